@@ -1,0 +1,1 @@
+"""The Actiongraph desktop editor (PySide6, NodeGraphQt, qasync)."""

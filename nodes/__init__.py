@@ -1,0 +1,24 @@
+"""The catalogue of event kinds: built-ins are listed here, one module each."""
+
+from nodes import assign, condition, create, delete, query, response, update
+from nodes.kind import EventKind
+
+BUILTIN: tuple[EventKind, ...] = (
+    create.EVENT,
+    query.EVENT,
+    update.EVENT,
+    delete.EVENT,
+    assign.EVENT,
+    condition.EVENT,
+    response.EVENT,
+)
+
+
+def catalogue(extra: tuple[EventKind, ...] = ()) -> dict[str, EventKind]:
+    """Event kinds by id, old ids (`legacy_ids`) included."""
+    kinds: dict[str, EventKind] = {}
+    for kind in BUILTIN + extra:
+        kinds[kind.id] = kind
+        for old in kind.legacy_ids:
+            kinds.setdefault(old, kind)
+    return kinds

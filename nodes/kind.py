@@ -1,0 +1,108 @@
+"""How an event kind is declared: ports, settings, documentation and its `run` coroutine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, NamedTuple
+
+# Setting kinds the compiler knows how to check and the editor how to show.
+SETTING_KINDS = (
+    "model",      # the name of a data model
+    "field_map",  # {field: literal or "=expression"} for the chosen model
+    "where",      # a structured Where filter on the chosen model (see runtime.where)
+    "order",      # [{"field": name, "dir": "asc"|"desc"}]
+    "variable",   # the name of the variable the event's main output is stored as
+    "text",
+    "integer",
+    "boolean",
+    "choice",
+)
+
+# Kinds of data ports; a wire is accepted when the kinds are compatible.
+PORT_KINDS = ("Any", "Record", "Records", "Number", "Text", "Boolean", "List")
+
+
+class Flow(NamedTuple):
+    """What `run` returns to leave by a flow port other than `next` (e.g. Condition's `false`)."""
+
+    port: str
+    outputs: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Port:
+    """A data port. An unwired input takes its value from the setting of the same name."""
+
+    name: str
+    kind: str = "Any"
+    doc: str = ""
+    default: Any = None  # literal or "=expression" used when unwired and unset
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A setting of an event, edited in the properties panel."""
+
+    name: str
+    kind: str
+    doc: str = ""
+    default: Any = None
+    required: bool = False
+    choices: tuple[str, ...] = ()
+
+
+Run = Callable[[Any, dict[str, Any], dict[str, Any]], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class EventKind:
+    """The one declaration of an event kind, shared by the runtime and the editor."""
+
+    id: str
+    name: str
+    category: str
+    doc: str
+    run: Run
+    inputs: tuple[Port, ...] = ()
+    outputs: tuple[Port, ...] = ()
+    settings: tuple[Setting, ...] = ()
+    flow_out: tuple[str, ...] = ("next",)
+    version: int = 1
+    writes: bool = False  # whether it may write to the database (takes the write lock at start)
+    legacy_ids: tuple[str, ...] = ()
+    summary: Callable[[dict[str, Any]], str] | None = None  # the node's face, e.g. "-> Shoes"
+    upgrade: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None  # old settings -> new
+
+    def setting(self, name: str) -> Setting | None:
+        """The setting called `name`, or None."""
+        return next((s for s in self.settings if s.name == name), None)
+
+    def input(self, name: str) -> Port | None:
+        """The input port called `name`, or None."""
+        return next((p for p in self.inputs if p.name == name), None)
+
+    def output(self, name: str) -> Port | None:
+        """The output port called `name`, or None."""
+        return next((p for p in self.outputs if p.name == name), None)
+
+    def describe(self, settings: dict[str, Any]) -> str:
+        """The short text on the node's face."""
+        return self.summary(settings) if self.summary else ""
+
+
+def compatible(output_kind: str, input_kind: str) -> bool:
+    """Whether a wire from an output of one kind to an input of another is allowed."""
+    if "Any" in (output_kind, input_kind) or output_kind == input_kind:
+        return True
+    return (output_kind, input_kind) in {("Records", "List"), ("List", "Records"),
+                                         ("Number", "Text"), ("Boolean", "Text")}
+
+
+def model_summary(prefix: str) -> Callable[[dict[str, Any]], str]:
+    """A face like `-> Shoes` from the `model` setting."""
+    def summary(settings: dict[str, Any]) -> str:
+        model = settings.get("model") or "?"
+        target = settings.get("as")
+        return f"{prefix} {model}" + (f" as {target}" if target else "")
+    return summary

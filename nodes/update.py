@@ -1,0 +1,40 @@
+"""Update: change one record, or every record matching a Where filter."""
+
+from nodes.kind import EventKind, Port, Setting, model_summary
+
+
+async def run(ctx, inputs, settings):
+    """Apply the mapped field values to the given record, or to all records matching Where."""
+    model = settings["model"]
+    values = settings.get("values") or {}
+    record = inputs.get("record")
+    if record is not None:
+        if not isinstance(record, dict) or "id" not in record:
+            raise ctx.error("record must be a record with an id")
+        rows = await ctx.db.update(model, ctx.db.by_id(model, record["id"]), values)
+        if not rows:
+            raise ctx.error(f"{model} record {record['id']} no longer exists", status=404)
+        return {"result": rows[0]}
+    return {"result": await ctx.db.update(model, settings.get("where"), values)}
+
+
+EVENT = EventKind(
+    id="update",
+    name="Update",
+    category="Data",
+    doc="Update records of a data model. Wire or name one record in `record` (e.g. "
+        "=PostToUpdate, a Model variable loaded by its id) to update just that one; leave it "
+        "empty to update every record matching the Where filter. Only the mapped fields change. "
+        "Outputs the updated record, or the list of updated records.",
+    run=run,
+    inputs=(Port("record", "Record", "The record to update (its id is used)."),),
+    outputs=(Port("result", "Any", "The updated record, or list of records."),),
+    settings=(
+        Setting("model", "model", "The data model to update.", required=True),
+        Setting("values", "field_map", "The fields to change and their new values.", default={}),
+        Setting("where", "where", "Without `record`: which records to update.", default=None),
+        Setting("as", "variable", "Store the result in this variable.", default=""),
+    ),
+    writes=True,
+    summary=model_summary("in"),
+)

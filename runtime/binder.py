@@ -1,0 +1,173 @@
+"""The binder: parse and validate a request against an endpoint's variables, before any event."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+from aiohttp import web
+
+from runtime.errors import FieldError, ValidationError
+from runtime.kinds import KindError, convert_field, convert_variable
+from runtime.project import Endpoint, Project
+
+AUTOMATIC = ("id", "created_at")
+MAX_BODY_KEY = web.AppKey("max_body", int)
+JSON_TYPES = ("application/json",)
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+class Binder:
+    """Turns one request into the `path`, `query`, `header` and `body` namespaces of an action."""
+
+    def __init__(self, endpoint: Endpoint, project: Project):
+        self.endpoint = endpoint
+        self.path = [(v.name, v.kind) for v in endpoint.variables if v.location == "path"]
+        self.query = [(v.name, v.kind, v.required) for v in endpoint.variables
+                      if v.location == "query"]
+        self.header = [(v.name, v.name.replace("_", "-"), v.kind, v.required)
+                       for v in endpoint.variables if v.location == "header"]
+        self.body: list[Callable[[dict, list[FieldError], dict], None]] = []
+        self.claimed: set[str] = set(AUTOMATIC)
+        self.body_required = False
+        for v in endpoint.variables:
+            if v.location != "body":
+                continue
+            self.body_required = self.body_required or v.required
+            if v.kind in ("Model", "Custom Model"):
+                model = project.model(v.model or "")
+                fields = [f for f in (model.fields if model else [])
+                          if v.kind == "Model" or f.name in v.fields]
+                self.claimed.update(f.name for f in fields)
+                self.body.append(_spread(v.name, [(f.name, f.kind, f.required and v.required)
+                                                  for f in fields]))
+            else:
+                self.claimed.add(v.name)
+                self.body.append(_scalar(v.name, v.kind, v.required))
+        self.multipart = endpoint.request_type == "multipart"
+
+    async def bind(self, request: web.Request, params: dict[str, str]) -> dict[str, Any]:
+        """The validated variables; raises ValidationError (400, 413, 415 or 422)."""
+        errors: list[FieldError] = []
+        path = {}
+        for name, kind in self.path:
+            try:
+                path[name] = convert_variable(kind, params.get(name))
+            except KindError as e:
+                errors.append(FieldError(f"path.{name}", str(e)))
+        query = {}
+        for name, kind, required in self.query:
+            raw = request.query.get(name)
+            if raw is None or raw == "":
+                if required:
+                    errors.append(FieldError(f"query.{name}", "is required"))
+                query[name] = None
+                continue
+            try:
+                query[name] = convert_variable(kind, raw)
+            except KindError as e:
+                errors.append(FieldError(f"query.{name}", str(e)))
+        header = {}
+        for name, header_name, kind, required in self.header:
+            raw = request.headers.get(header_name, request.headers.get(name))
+            if raw is None:
+                if required:
+                    errors.append(FieldError(f"header.{name}", f'is required (header "{header_name}")'))
+                header[name] = None
+                continue
+            try:
+                header[name] = convert_variable(kind, raw)
+            except KindError as e:
+                errors.append(FieldError(f"header.{name}", str(e)))
+        if errors:
+            raise ValidationError(errors, status=400)
+        body: dict[str, Any] = {}
+        if self.body:
+            data = await self._read_body(request)
+            for bind in self.body:
+                bind(data, errors, body)
+            unknown = sorted(k for k in data if k not in self.claimed)
+            for key in unknown:
+                expected = ", ".join(sorted(self.claimed - set(AUTOMATIC))) or "nothing"
+                errors.append(FieldError(f"body.{key}", f"unknown field (expected: {expected})"))
+            if errors:
+                raise ValidationError(errors, status=422)
+        return {"path": path, "query": query, "header": header, "body": body}
+
+    async def _read_body(self, request: web.Request) -> dict[str, Any]:
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            limit = request.app.get(MAX_BODY_KEY)
+            detail = f" of {limit} bytes" if limit else ""
+            raise ValidationError([FieldError("body", f"the body is larger than the limit{detail}")],
+                                  status=413) from None
+        ctype = request.content_type
+        if not raw:
+            if self.body_required:
+                raise ValidationError([FieldError("body", "a body is required")], status=422)
+            return {}
+        if self.multipart:
+            if ctype not in FORM_TYPES:
+                raise ValidationError([FieldError("body", f'expected multipart/form-data, got "{ctype}"')],
+                                      status=415)
+            form = await request.post()
+            return {k: _form_value(v) for k, v in form.items()}
+        if ctype not in JSON_TYPES and not ctype.endswith("+json"):
+            raise ValidationError([FieldError("body", f'expected application/json, got "{ctype}"')],
+                                  status=415)
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError) as e:
+            where = f" (line {e.lineno} column {e.colno})" if hasattr(e, "lineno") else ""
+            raise ValidationError([FieldError("body", f"not valid JSON{where}")], status=400) from None
+        if not isinstance(data, dict):
+            raise ValidationError([FieldError("body", "expected a JSON object")], status=422)
+        return data
+
+
+def _form_value(value: Any) -> Any:
+    if isinstance(value, web.FileField):
+        content = value.file.read()
+        return {"filename": value.filename, "content_type": value.content_type,
+                "size": len(content), "content": content}
+    return value
+
+
+def _spread(name: str, fields: list[tuple[str, str, bool]]):
+    """A Model or Custom Model body variable: its fields are read from the top of the body."""
+    def bind(data: dict, errors: list[FieldError], body: dict) -> None:
+        record = {}
+        for field, kind, required in fields:
+            value = data.get(field)
+            if value is None:
+                if required:
+                    errors.append(FieldError(f"body.{field}", "is required"))
+                if field in data:
+                    record[field] = None
+                continue
+            try:
+                record[field] = convert_field(kind, value)
+            except KindError as e:
+                errors.append(FieldError(f"body.{field}", str(e)))
+        body[name] = record
+    return bind
+
+
+def _scalar(name: str, kind: str, required: bool):
+    """A body variable read from the body's key of the same name."""
+    def bind(data: dict, errors: list[FieldError], body: dict) -> None:
+        value = data.get(name)
+        if value is None:
+            if required:
+                errors.append(FieldError(f"body.{name}", "is required"))
+            body[name] = None
+            return
+        if kind == "File" and not isinstance(value, dict):
+            errors.append(FieldError(f"body.{name}", "expected a file"))
+            return
+        try:
+            body[name] = convert_variable(kind, value)
+        except KindError as e:
+            errors.append(FieldError(f"body.{name}", str(e)))
+    return bind

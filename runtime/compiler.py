@@ -1,0 +1,670 @@
+"""Compile a project into plans: every check once per revision, no graph walking per request."""
+
+from __future__ import annotations
+
+import ast
+import copy
+import difflib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from nodes import catalogue
+from nodes.kind import EventKind, compatible
+from runtime import expressions
+from runtime.errors import ActionError, Problem, ProjectError
+from runtime.kinds import KindError, convert_field
+from runtime.project import (
+    FIELD_KINDS, LOCATIONS, METHODS, NAME_RE, VARIABLE_KINDS, Action, Endpoint, Event, Project,
+    path_variables,
+)
+from runtime.where import compile_where
+
+NAMESPACES = LOCATIONS  # path, query, header, body: the endpoint's variables
+RESERVED = set(NAMESPACES) | {"id", "created_at"}
+
+Evaluator = Callable[[dict], Any]
+
+
+def constant(value: Any) -> Evaluator:
+    """An evaluator that gives a literal (a fresh copy when it could be changed)."""
+    if isinstance(value, (dict, list)):
+        return lambda scope: copy.deepcopy(value)
+    return lambda scope: value
+
+
+@dataclass
+class Step:
+    """One compiled event: how to compute its inputs and settings, and where each port leads."""
+
+    id: str
+    kind: EventKind
+    inputs: tuple[tuple[str, Evaluator], ...]
+    static: dict[str, Any]
+    dynamic: tuple[tuple[str, Callable[[dict, Any], Any]], ...]
+    outputs: tuple[tuple[str, str], ...]  # (output port, scope slot)
+    next: dict[str, "Step | None"] = field(default_factory=dict)
+    label: str = ""
+
+    def settings(self, scope: dict, tx) -> dict[str, Any]:
+        """The settings for this run: static ones shared, expression ones evaluated."""
+        if not self.dynamic:
+            return self.static
+        values = dict(self.static)
+        for name, resolve in self.dynamic:
+            values[name] = resolve(scope, tx)
+        return values
+
+
+@dataclass
+class GlobalLoader:
+    """How a global variable gets its value at the start of a run."""
+
+    name: str
+    kind: str
+    model: str | None
+    where: Callable | None
+    value: Evaluator | None
+    required: bool
+    where_text: str = ""
+
+
+@dataclass
+class ActionPlan:
+    """A compiled action: its globals, first step and response."""
+
+    action: Action
+    globals: tuple[GlobalLoader, ...]
+    start: Step | None
+    steps: dict[str, Step]
+    response: Evaluator
+    status: int
+    writes: bool
+
+
+@dataclass
+class EndpointPlan:
+    """A compiled endpoint: the endpoint and the action it triggers (if any)."""
+
+    endpoint: Endpoint
+    action: ActionPlan | None
+
+
+@dataclass
+class CompiledProject:
+    """A project revision ready to serve."""
+
+    project: Project
+    revision: int
+    actions: dict[str, ActionPlan]
+    endpoints: list[EndpointPlan]
+
+
+def compile_project(project: Project, revision: int = 1,
+                    kinds: dict[str, EventKind] | None = None) -> CompiledProject:
+    """Check and compile a project; raises ProjectError listing every problem."""
+    compiler = Compiler(project, kinds or catalogue())
+    compiled = compiler.run(revision)
+    if compiler.problems:
+        raise ProjectError(compiler.problems)
+    return compiled
+
+
+def check_project(project: Project, kinds: dict[str, EventKind] | None = None) -> list[Problem]:
+    """Every problem of a project (empty when it compiles)."""
+    compiler = Compiler(project, kinds or catalogue())
+    compiler.run(0)
+    return compiler.problems
+
+
+class Compiler:
+    """Walks a project once, collecting located problems and building plans."""
+
+    def __init__(self, project: Project, kinds: dict[str, EventKind]):
+        self.project = project
+        self.kinds = kinds
+        self.problems: list[Problem] = []
+
+    def problem(self, where: str, message: str) -> None:
+        """Record a problem at a place."""
+        self.problems.append(Problem(where, message))
+
+    # -- whole project -----------------------------------------------------
+    def run(self, revision: int) -> CompiledProject:
+        """Check models and endpoints, compile actions, bind endpoints to actions."""
+        p = self.project
+        self._unique(p.models, "models", "model")
+        self._unique(p.endpoints, "endpoints", "endpoint")
+        self._unique(p.actions, "actions", "action")
+        for m in p.models:
+            self._check_model(m)
+        routes: dict[tuple[str, str], str] = {}
+        for e in p.endpoints:
+            self._check_endpoint(e)
+            key = (e.method, _route_shape(e.path))
+            if key in routes:
+                self.problem(f'endpoints["{e.name}"].path',
+                             f'{e.method} {e.path} is also served by endpoint "{routes[key]}"')
+            routes.setdefault(key, e.name)
+        actions: dict[str, ActionPlan] = {}
+        by_endpoint: dict[str, ActionPlan] = {}
+        for a in p.actions:
+            plan = self._compile_action(a)
+            if plan is None:
+                continue
+            actions[a.name] = plan
+            if a.trigger.type == "endpoint" and a.trigger.endpoint:
+                if a.trigger.endpoint in by_endpoint:
+                    other = by_endpoint[a.trigger.endpoint].action.name
+                    self.problem(f'actions["{a.name}"].trigger.endpoint',
+                                 f'endpoint "{a.trigger.endpoint}" already triggers action "{other}"')
+                by_endpoint.setdefault(a.trigger.endpoint, plan)
+        endpoints = [EndpointPlan(e, by_endpoint.get(e.name)) for e in p.endpoints]
+        return CompiledProject(p, revision, actions, endpoints)
+
+    def _unique(self, items, where: str, what: str) -> None:
+        seen = set()
+        for item in items:
+            if item.name in seen:
+                self.problem(f'{where}["{item.name}"]', f'two {what}s are called "{item.name}"')
+            seen.add(item.name)
+
+    # -- models --------------------------------------------------------------
+    def _check_model(self, m) -> None:
+        where = f'models["{m.name}"]'
+        if not NAME_RE.match(m.name):
+            self.problem(f"{where}.name", "a model name starts with a letter and has only "
+                                          "letters, digits and _")
+        seen = set()
+        for f in m.fields:
+            fw = f'{where}.fields["{f.name}"]'
+            if not NAME_RE.match(f.name):
+                self.problem(f"{fw}.name", "a field name starts with a letter and has only "
+                                           "letters, digits and _")
+            if f.name in ("id", "created_at"):
+                self.problem(f"{fw}.name", f'"{f.name}" is added automatically; pick another name')
+            if f.name in seen:
+                self.problem(f"{fw}.name", f'two fields are called "{f.name}"')
+            seen.add(f.name)
+            if f.kind not in FIELD_KINDS:
+                self.problem(f"{fw}.kind", f'unknown kind "{f.kind}" (one of {", ".join(FIELD_KINDS)})')
+                continue
+            if f.kind == "Link" and not self.project.model(f.link or ""):
+                self.problem(f"{fw}.link", f'unknown model "{f.link}"')
+            if f.default is not None:
+                try:
+                    convert_field(f.kind, f.default)
+                except KindError as e:
+                    self.problem(f"{fw}.default", str(e))
+
+    # -- endpoints -------------------------------------------------------------
+    def _check_endpoint(self, e: Endpoint) -> None:
+        where = f'endpoints["{e.name}"]'
+        if e.method not in METHODS:
+            self.problem(f"{where}.method", f'unknown method "{e.method}" (one of {", ".join(METHODS)})')
+        if not e.path.startswith("/"):
+            self.problem(f"{where}.path", 'a path starts with "/", e.g. /v1/posts/{id}')
+        in_path = path_variables(e.path)
+        for name in in_path:
+            if not NAME_RE.match(name):
+                self.problem(f"{where}.path", f'"{{{name}}}" is not a valid variable name')
+        declared = [v.name for v in e.variables if v.location == "path"]
+        for name in in_path:
+            if name not in declared:
+                near = _near(name, declared)
+                self.problem(f"{where}.path", f'"{{{name}}}" in the path has no path variable'
+                             + (f' (there is "{near}": names must match in spelling and '
+                                'capitalisation)' if near else ""))
+        seen = set()
+        for v in e.variables:
+            vw = f'{where}.variables["{v.name}"]'
+            if (v.location, v.name) in seen:
+                self.problem(vw, f'two {v.location} variables are called "{v.name}"')
+            seen.add((v.location, v.name))
+            if not NAME_RE.match(v.name) and v.location != "header":
+                self.problem(f"{vw}.name", "a variable name starts with a letter and has only "
+                                           "letters, digits and _")
+            if v.location not in LOCATIONS:
+                self.problem(f"{vw}.in", f'unknown place "{v.location}" (one of {", ".join(LOCATIONS)})')
+            if v.kind not in VARIABLE_KINDS:
+                self.problem(f"{vw}.kind", f'unknown kind "{v.kind}"')
+            if v.location == "path" and v.name not in in_path:
+                near = _near(v.name, in_path)
+                self.problem(vw, f'path variable "{v.name}" is not in the path {e.path}'
+                             + (f' (the path has "{{{near}}}": names must match in spelling and '
+                                'capitalisation)' if near else ""))
+            if v.location != "body" and v.kind in ("Model", "Custom Model", "JSON", "List", "File"):
+                self.problem(f"{vw}.kind", f"a {v.location} variable cannot be of kind {v.kind}; "
+                                           "use a body variable")
+            if v.kind in ("Model", "Custom Model"):
+                model = self.project.model(v.model or "")
+                if model is None:
+                    self.problem(f"{vw}.model", f'unknown model "{v.model}"')
+                elif v.kind == "Custom Model":
+                    if not v.fields:
+                        self.problem(f"{vw}.fields", "choose at least one field of "
+                                                     f"{model.name}")
+                    for name in v.fields:
+                        if not model.field(name):
+                            self.problem(f"{vw}.fields", f'{model.name} has no field "{name}"')
+            if v.kind == "File" and e.request_type != "multipart":
+                self.problem(f"{vw}.kind", "a File variable needs the multipart request type")
+
+    # -- actions -------------------------------------------------------------------
+    def _compile_action(self, a: Action) -> ActionPlan | None:
+        where = f'actions["{a.name}"]'
+        before = len(self.problems)
+        endpoint = None
+        t = a.trigger
+        if t.type == "endpoint":
+            endpoint = self.project.endpoint(t.endpoint or "")
+            if endpoint is None:
+                self.problem(f"{where}.trigger.endpoint", f'unknown endpoint "{t.endpoint}"'
+                             + _did_you_mean(t.endpoint, [e.name for e in self.project.endpoints]))
+        elif t.type == "action" and t.action and not self.project.action(t.action):
+            self.problem(f"{where}.trigger.action", f'unknown action "{t.action}"')
+        elif t.type not in ("schedule", "action"):
+            self.problem(f"{where}.trigger.type", f'unknown trigger "{t.type}"')
+
+        fields_of = {loc: {v.name for v in endpoint.variables if v.location == loc}
+                     for loc in NAMESPACES} if endpoint else {loc: set() for loc in NAMESPACES}
+        scope_names: set[str] = set(NAMESPACES)
+        values = _Values(self, fields_of)
+
+        loaders = []
+        for i, g in enumerate(a.variables):
+            gw = f'{where}.variables["{g.name}"]'
+            if not NAME_RE.match(g.name):
+                self.problem(f"{gw}.name", "a variable name starts with a letter and has only "
+                                           "letters, digits and _")
+            if g.name in scope_names:
+                self.problem(f"{gw}.name", f'"{g.name}" is already a variable of this action')
+            if g.kind not in VARIABLE_KINDS:
+                self.problem(f"{gw}.kind", f'unknown kind "{g.kind}"')
+            resolver = None
+            if g.kind in ("Model", "Custom Model"):
+                model = self.project.model(g.model or "")
+                if model is None:
+                    self.problem(f"{gw}.model", f'unknown model "{g.model}"')
+                elif g.where:
+                    resolver = compile_where(g.where, model, f"{gw}.where",
+                                             lambda raw, w: values.compile(raw, w, scope_names),
+                                             self.problems)
+            value = values.compile(g.value, f"{gw}.value", scope_names) \
+                if g.value is not None else None
+            from runtime.where import describe
+            loaders.append(GlobalLoader(g.name, g.kind, g.model, resolver, value, g.required,
+                                        describe(g.where)))
+            scope_names = scope_names | {g.name}
+
+        graph = _Graph(self, a, where)
+        steps: dict[str, Step] = {}
+        order = graph.order()
+        all_vars = set(scope_names) | {e.settings.get("as") for e in a.events.values()
+                                       if e.settings.get("as")}
+        values.all_names = all_vars
+        defined_after: dict[str, set[str]] = {}
+        dominators_after: dict[str, set[str]] = {}
+        writes = False
+        for eid in order:
+            event = a.events[eid]
+            preds = graph.preds[eid]
+            if preds:
+                defined = set.intersection(*(defined_after[p] for p in preds))
+                dominators = set.intersection(*(dominators_after[p] for p in preds))
+            else:
+                defined, dominators = set(scope_names), set()
+            kind = self.kinds.get(event.kind)
+            step = self._compile_event(a, event, kind, defined, dominators, values)
+            target = event.settings.get("as")
+            defined_after[eid] = defined | ({target} if target and kind and kind.outputs else set())
+            dominators_after[eid] = dominators | {eid}
+            if step is not None:
+                steps[eid] = step
+                writes = writes or step.kind.writes
+        for eid, step in steps.items():
+            step.next = {port: steps.get(target) if target else None
+                         for port, target in a.events[eid].next.items()}
+        exits = graph.exits(defined_after)
+        response_names = set.intersection(*exits) if exits else set(scope_names)
+        response = values.compile(a.response_value, f"{where}.response.value", response_names,
+                                  context="at the end of every path that sets no Response")
+        if not 100 <= int(a.response_status or 200) <= 599:
+            self.problem(f"{where}.response.status", "a status code is between 100 and 599")
+        if len(self.problems) > before:
+            return None
+        return ActionPlan(a, tuple(loaders), steps.get(a.start) if a.start else None, steps,
+                          response or constant(None), int(a.response_status or 200), writes)
+
+    def _compile_event(self, a: Action, event: Event, kind: EventKind | None, defined: set[str],
+                       dominators: set[str], values: "_Values") -> Step | None:
+        where = f'actions["{a.name}"].events["{event.id}"]'
+        if kind is None:
+            self.problem(f"{where}.kind", f'unknown event kind "{event.kind}"'
+                         + _did_you_mean(event.kind, list(self.kinds)))
+            return None
+        settings = dict(event.settings)
+        if event.version > kind.version:
+            self.problem(f"{where}.version", f"made by a newer Actiongraph ({kind.name} version "
+                                             f"{event.version}; this one knows {kind.version})")
+            return None
+        if event.version < kind.version and kind.upgrade:
+            settings = kind.upgrade(event.version, settings)
+        known = {s.name for s in kind.settings} | {p.name for p in kind.inputs}
+        for key in settings:
+            if key not in known:
+                self.problem(f"{where}.settings.{key}", f'{kind.name} has no setting "{key}"'
+                             + _did_you_mean(key, sorted(known)))
+        for port in event.next:
+            if port not in kind.flow_out:
+                self.problem(f"{where}.next.{port}", f'{kind.name} has no flow port "{port}"')
+        model = None
+        static: dict[str, Any] = {}
+        dynamic = []
+        for s in kind.settings:
+            sw = f"{where}.settings.{s.name}"
+            raw = settings.get(s.name, s.default)
+            if s.required and raw in (None, "", {}, []):
+                self.problem(sw, f"{kind.name} needs a {s.name}")
+                continue
+            if s.kind == "model":
+                model = self.project.model(raw or "")
+                if model is None:
+                    self.problem(sw, f'unknown model "{raw}"'
+                                 + _did_you_mean(raw, [m.name for m in self.project.models]))
+                static[s.name] = raw
+            elif s.kind == "variable":
+                if raw and not NAME_RE.match(str(raw)):
+                    self.problem(sw, "a variable name starts with a letter and has only letters, "
+                                     "digits and _")
+                elif raw in RESERVED:
+                    self.problem(sw, f'"{raw}" is reserved; pick another name')
+                static[s.name] = raw
+            elif s.kind == "choice":
+                if raw not in s.choices:
+                    self.problem(sw, f'"{raw}" is not one of {", ".join(s.choices)}')
+                static[s.name] = raw
+            elif s.kind == "integer":
+                if not isinstance(raw, int) or isinstance(raw, bool):
+                    self.problem(sw, "expected a whole number")
+                static[s.name] = raw
+            elif s.kind == "boolean":
+                static[s.name] = bool(raw)
+            elif s.kind in ("field_map", "where", "order"):
+                pass  # needs the model; below
+            else:
+                static[s.name] = raw
+        for s in kind.settings:
+            sw = f"{where}.settings.{s.name}"
+            raw = settings.get(s.name, s.default)
+            if s.kind == "field_map":
+                mapping = raw or {}
+                if not isinstance(mapping, dict):
+                    self.problem(sw, "expected an object of field: value")
+                    continue
+                compiled = []
+                for name, value in mapping.items():
+                    if model is not None and not model.field(name):
+                        self.problem(f"{sw}.{name}", f'{model.name} has no field "{name}"'
+                                     + _did_you_mean(name, [f.name for f in model.fields]))
+                    ev = values.compile(value, f"{sw}.{name}", defined)
+                    if ev is not None:
+                        compiled.append((name, ev))
+                dynamic.append((s.name, _field_map(tuple(compiled))))
+            elif s.kind == "where" and model is not None:
+                resolver = compile_where(raw, model, sw,
+                                         lambda r, w: values.compile(r, w, defined), self.problems)
+                if resolver is None:
+                    static[s.name] = None
+                else:
+                    dynamic.append((s.name, _where(resolver, model.name)))
+            elif s.kind == "order" and model is not None:
+                order = []
+                from runtime.where import field_kinds
+                for i, item in enumerate(raw or []):
+                    name = item.get("field") if isinstance(item, dict) else item
+                    if name not in field_kinds(model):
+                        self.problem(f"{sw}[{i}]", f'{model.name} has no field "{name}"')
+                        continue
+                    descending = isinstance(item, dict) and item.get("dir") == "desc"
+                    order.append((name, descending))
+                static[s.name] = tuple(order)
+        inputs = []
+        wired = {w.input: w for w in a.wires if w.target == event.id}
+        for port in kind.inputs:
+            iw = f"{where}.settings.{port.name}"
+            wire = wired.get(port.name)
+            if wire is not None:
+                source = a.events.get(wire.source)
+                sk = self.kinds.get(source.kind) if source else None
+                out = sk.output(wire.output) if sk else None
+                ww = f'{where}.inputs.{port.name}'
+                if source is None or out is None:
+                    self.problem(ww, f'wired from "{wire.source}.{wire.output}", which does not exist')
+                elif wire.source not in dominators:
+                    self.problem(ww, f'wired from event "{wire.source}", which does not run before '
+                                     'this event on every path')
+                elif not compatible(out.kind, port.kind):
+                    self.problem(ww, f"a {out.kind} output cannot feed a {port.kind} input")
+                else:
+                    slot = f"#{wire.source}.{wire.output}"
+                    inputs.append((port.name, lambda scope, slot=slot: scope.get(slot)))
+                continue
+            raw = settings.get(port.name, port.default)
+            if raw is None:
+                if port.required:
+                    self.problem(iw, f"{kind.name} needs a {port.name} (wire it, or give a value)")
+                continue
+            ev = values.compile(raw, iw, defined)
+            if ev is not None:
+                inputs.append((port.name, ev))
+        for w in a.wires:
+            if w.target == event.id and not kind.input(w.input):
+                self.problem(f"{where}.inputs.{w.input}", f'{kind.name} has no input "{w.input}"')
+        outputs = [(p.name, f"#{event.id}.{p.name}") for p in kind.outputs]
+        target = settings.get("as")
+        if target and kind.outputs:
+            outputs.append((kind.outputs[0].name, target))
+        label = f"{kind.name} event {event.id}" + (f" ({event.description})"
+                                                   if event.description else "")
+        return Step(event.id, kind, tuple(inputs), static, tuple(dynamic), tuple(outputs),
+                    label=label)
+
+
+def _field_map(compiled):
+    def resolve(scope, tx):
+        return {name: ev(scope) for name, ev in compiled}
+    return resolve
+
+
+def _where(resolver, model):
+    def resolve(scope, tx):
+        return resolver(scope, tx.table(model))
+    return resolve
+
+
+class _Values:
+    """Compiles literal-or-expression values, checking the variables they read."""
+
+    def __init__(self, compiler: Compiler, fields_of: dict[str, set[str]]):
+        self.compiler = compiler
+        self.fields_of = fields_of
+        self.all_names: set[str] = set()
+
+    def compile(self, raw: Any, where: str, available: set[str],
+                context: str = "before this event on every path") -> Evaluator | None:
+        """An evaluator for a literal (objects and lists may hold "=expressions")."""
+        if isinstance(raw, str):
+            if raw.startswith("=="):
+                return constant(raw[1:])
+            if raw.startswith("="):
+                return self._expression(raw[1:].strip(), where, available, context)
+            return constant(raw)
+        if isinstance(raw, dict):
+            parts = {k: self.compile(v, f"{where}.{k}", available, context) for k, v in raw.items()}
+            if not _has_expression(raw):
+                return constant(raw)
+            return lambda scope: {k: ev(scope) if ev else None for k, ev in parts.items()}
+        if isinstance(raw, list):
+            items = [self.compile(v, f"{where}[{i}]", available, context) for i, v in enumerate(raw)]
+            if not _has_expression(raw):
+                return constant(raw)
+            return lambda scope: [ev(scope) if ev else None for ev in items]
+        return constant(raw)
+
+    def _expression(self, source: str, where: str, available: set[str],
+                    context: str) -> Evaluator | None:
+        try:
+            expr = expressions.parse(source)
+        except expressions.ExpressionError as e:
+            self.compiler.problem(where, f"in {source!r}: {e}")
+            return None
+        ok = True
+        for name in sorted(expr.names):
+            if name in available:
+                continue
+            ok = False
+            if name in self.all_names:
+                self.compiler.problem(where, f'variable "{name}" is not defined {context}')
+            else:
+                known = sorted(available)
+                self.compiler.problem(where, f'unknown variable "{name}"'
+                                      + _did_you_mean(name, known))
+        for namespace, attr in _namespace_reads(source):
+            declared = self.fields_of.get(namespace, set())
+            if attr not in declared:
+                ok = False
+                self.compiler.problem(where, f'the endpoint has no {namespace} variable "{attr}"'
+                                      + _did_you_mean(attr, sorted(declared)))
+        if not ok:
+            return None
+        evaluate = expr.evaluate
+
+        def run(scope):
+            try:
+                return evaluate(scope)
+            except expressions.EvaluationError as e:
+                raise ActionError(f"{where}: {e}", status=500) from None
+        return run
+
+
+def _has_expression(raw: Any) -> bool:
+    if isinstance(raw, str):
+        return raw.startswith("=") and not raw.startswith("==")
+    if isinstance(raw, dict):
+        return any(_has_expression(v) for v in raw.values())
+    if isinstance(raw, list):
+        return any(_has_expression(v) for v in raw)
+    return False
+
+
+def _namespace_reads(source: str) -> list[tuple[str, str]]:
+    """`path.id`, `body.shoe` ... read in an expression (to check against the endpoint)."""
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError:
+        return []
+    return [(n.value.id, n.attr) for n in ast.walk(tree)
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
+            and n.value.id in NAMESPACES]
+
+
+class _Graph:
+    """The flow graph of one action: order, predecessors, exits; reports cycles and bad links."""
+
+    def __init__(self, compiler: Compiler, action: Action, where: str):
+        self.compiler = compiler
+        self.action = action
+        self.where = where
+        self.preds: dict[str, list[str]] = {eid: [] for eid in action.events}
+        if action.start is not None and action.start not in action.events:
+            compiler.problem(f"{where}.start", f'the trigger leads to "{action.start}", '
+                                               "which is not an event of this action")
+        for eid, event in action.events.items():
+            for port, target in event.next.items():
+                if target is None:
+                    continue
+                if target not in action.events:
+                    compiler.problem(f'{where}.events["{eid}"].next.{port}',
+                                     f'leads to "{target}", which is not an event of this action')
+                    continue
+                self.preds[target].append(eid)
+
+    def order(self) -> list[str]:
+        """Events reachable from the trigger, each after all its reachable predecessors."""
+        a = self.action
+        reachable: list[str] = []
+        seen: set[str] = set()
+        stack = [a.start] if a.start in a.events else []
+        while stack:
+            eid = stack.pop()
+            if eid in seen:
+                continue
+            seen.add(eid)
+            reachable.append(eid)
+            stack.extend(t for t in a.events[eid].next.values() if t in a.events)
+        for eid in self.preds:
+            self.preds[eid] = [p for p in self.preds[eid] if p in seen]
+        order, state = [], {}
+
+        def visit(eid: str, trail: list[str]) -> None:
+            if state.get(eid) == 2:
+                return
+            if state.get(eid) == 1:
+                loop = " -> ".join(trail[trail.index(eid):] + [eid])
+                self.compiler.problem(f'{self.where}.events["{eid}"]',
+                                      f"the flow goes round in a circle ({loop})")
+                raise _Cycle
+            state[eid] = 1
+            for p in self.preds[eid]:
+                visit(p, trail + [eid])
+            state[eid] = 2
+            order.append(eid)
+
+        try:
+            for eid in sorted(seen):
+                visit(eid, [])
+        except _Cycle:
+            return []
+        return order
+
+    def exits(self, defined_after: dict[str, set[str]]) -> list[set[str]]:
+        """What is defined at each place the run can end, except after a Response event."""
+        a = self.action
+        if a.start is None:
+            return []
+        responded: dict[str, bool] = {}
+        result = []
+        for eid in defined_after:  # in flow order
+            preds = self.preds[eid]
+            before = all(responded[p] for p in preds) if preds else False
+            responded[eid] = before or a.events[eid].kind == "response"
+            kind = self.compiler.kinds.get(a.events[eid].kind)
+            ports = kind.flow_out if kind else ()
+            for port in ports:
+                if not a.events[eid].next.get(port) and not responded[eid]:
+                    result.append(defined_after[eid])
+        return result
+
+
+class _Cycle(Exception):
+    pass
+
+
+def _route_shape(path: str) -> str:
+    import re
+    return re.sub(r"\{[^{}]*\}", "{}", path.rstrip("/") or "/")
+
+
+def _near(name: str, options) -> str | None:
+    lowered = {o.lower(): o for o in options}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    close = difflib.get_close_matches(name, list(options), n=1)
+    return close[0] if close else None
+
+
+def _did_you_mean(name: Any, options: list[str]) -> str:
+    if not isinstance(name, str) or not options:
+        return ""
+    near = _near(name, options)
+    return f' (did you mean "{near}"?)' if near else ""

@@ -1,0 +1,209 @@
+"""Conversion of incoming values to field and variable kinds, with messages users can act on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+
+class KindError(ValueError):
+    """A value that does not fit a kind; the message says what was expected."""
+
+
+def _integer(value: Any) -> int:
+    if isinstance(value, bool):
+        raise KindError("expected a whole number, got a boolean")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (float, Decimal)):
+        if value != int(value):
+            raise KindError(f"expected a whole number, got {value}")
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            raise KindError(f'expected a whole number, got "{_short(value)}"') from None
+    raise KindError(f"expected a whole number, got {_type(value)}")
+
+
+def _decimal(value: Any) -> Decimal:
+    if isinstance(value, bool):
+        raise KindError("expected a number, got a boolean")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise KindError(f'expected a number, got "{_short(value)}"') from None
+    else:
+        raise KindError(f"expected a number, got {_type(value)}")
+    if not result.is_finite():
+        raise KindError("expected a finite number")
+    return result
+
+
+def _number(value: Any) -> int | Decimal:
+    """A Number variable: whole numbers stay int, others become Decimal."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            pass
+    return _decimal(value)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return str(value)
+    raise KindError(f"expected text, got {_type(value)}")
+
+
+TRUE = {"true", "1", "yes", "on"}
+FALSE = {"false", "0", "no", "off"}
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in TRUE | FALSE:
+        return value.strip().lower() in TRUE
+    raise KindError(f"expected true or false, got {_describe(value)}")
+
+
+def _date(value: Any) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise KindError(f'expected a date like 2024-05-31, got "{_short(value)}"') from None
+    raise KindError(f"expected a date like 2024-05-31, got {_type(value)}")
+
+
+def _datetime(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        result = value
+    elif isinstance(value, dt.date):
+        result = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            result = dt.datetime.fromisoformat(text)
+        except ValueError:
+            raise KindError(
+                f'expected a date and time like 2024-05-31T14:30:00Z, got "{_short(value)}"'
+            ) from None
+    else:
+        raise KindError(f"expected a date and time, got {_type(value)}")
+    return result if result.tzinfo else result.replace(tzinfo=dt.timezone.utc)
+
+
+def _json(value: Any) -> Any:
+    try:
+        json.dumps(value, default=json_default)
+    except (TypeError, ValueError):
+        raise KindError(f"expected JSON data, got {_type(value)}") from None
+    return value
+
+
+def _list(value: Any) -> list:
+    if isinstance(value, list):
+        return value
+    if isinstance(value, tuple):
+        return list(value)
+    raise KindError(f"expected a list, got {_type(value)}")
+
+
+def _record(value: Any) -> dict:
+    if isinstance(value, dict):
+        return value
+    raise KindError(f"expected an object, got {_type(value)}")
+
+
+FIELD_CONVERTERS = {
+    "Text": _text,
+    "Integer": _integer,
+    "Decimal": _decimal,
+    "Boolean": _boolean,
+    "Date": _date,
+    "DateTime": _datetime,
+    "JSON": _json,
+    "Link": _integer,
+}
+
+VARIABLE_CONVERTERS = {
+    "Text": _text,
+    "Number": _number,
+    "Boolean": _boolean,
+    "Date": _date,
+    "DateTime": _datetime,
+    "JSON": _json,
+    "List": _list,
+    "Model": _record,
+    "Custom Model": _record,
+}
+
+
+def convert_field(kind: str, value: Any) -> Any:
+    """Convert `value` to a field kind (None stays None); raises KindError."""
+    if value is None:
+        return None
+    return FIELD_CONVERTERS[kind](value)
+
+
+def convert_variable(kind: str, value: Any) -> Any:
+    """Convert `value` to a variable kind (None stays None); raises KindError."""
+    if value is None:
+        return None
+    converter = VARIABLE_CONVERTERS.get(kind)
+    return converter(value) if converter else value
+
+
+def json_default(value: Any) -> Any:
+    """JSON encoding of the values records hold: dates as ISO text, decimals as numbers."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 \
+            else float(value)
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    raise TypeError(f"{type(value).__name__} is not JSON data")
+
+
+def _type(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "a boolean",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _describe(value: Any) -> str:
+    return f'"{_short(value)}"' if isinstance(value, str) else _type(value)

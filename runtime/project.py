@@ -1,0 +1,418 @@
+"""The project model: data models, endpoints and actions, built in code or loaded from a file."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from runtime.errors import Problem, ProjectError
+
+FORMAT = 1
+
+FIELD_KINDS = ("Text", "Integer", "Decimal", "Boolean", "Date", "DateTime", "JSON", "Link")
+VARIABLE_KINDS = (
+    "Text", "Number", "Boolean", "Date", "DateTime", "JSON", "List", "Model", "Custom Model", "File",
+)
+LOCATIONS = ("path", "query", "header", "body")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+REQUEST_TYPES = ("json", "multipart")
+RESPONSE_TYPES = ("json", "csv", "html")
+TRIGGER_TYPES = ("endpoint", "schedule", "action")
+TRIGGER_NODE = "trigger"
+
+NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+PATH_PARAM_RE = re.compile(r"\{([^{}]*)\}")
+
+
+def path_variables(path: str) -> list[str]:
+    """The names inside `{}` in an endpoint path, in order."""
+    return PATH_PARAM_RE.findall(path)
+
+
+@dataclass
+class Field:
+    """One column of a data model (besides the automatic `id` and `created_at`)."""
+
+    name: str
+    kind: str = "Text"
+    required: bool = False
+    unique: bool = False
+    default: Any = None
+    link: str | None = None  # the linked model's name when kind is "Link"
+    id: str = ""
+
+
+@dataclass
+class Model:
+    """A data model: one table."""
+
+    name: str
+    fields: list[Field] = field(default_factory=list)
+    id: str = ""
+
+    def field(self, name: str) -> Field | None:
+        """The field called `name`, or None."""
+        return next((f for f in self.fields if f.name == name), None)
+
+
+@dataclass
+class Variable:
+    """An endpoint variable: where it comes from (path/query/header/body), its kind, required."""
+
+    name: str
+    kind: str = "Text"
+    location: str = "body"
+    required: bool = True
+    model: str | None = None  # for Model and Custom Model
+    fields: list[str] = field(default_factory=list)  # chosen fields of a Custom Model
+    description: str = ""
+
+
+@dataclass
+class Endpoint:
+    """An HTTP endpoint: method, path, content types and the variables it accepts."""
+
+    name: str
+    method: str = "GET"
+    path: str = "/"
+    description: str = ""
+    request_type: str = "json"
+    response_type: str = "json"
+    auth: str = ""
+    variables: list[Variable] = field(default_factory=list)
+    id: str = ""
+
+
+@dataclass
+class GlobalVariable:
+    """A variable of an action, visible everywhere in it; a Model one may load a record by a Where."""
+
+    name: str
+    kind: str = "JSON"
+    model: str | None = None
+    where: Any = None  # a Where filter (see runtime.where) for Model variables
+    value: Any = None  # initial literal, or "=expression"
+    required: bool = True  # a Model variable whose Where finds nothing answers 404 when required
+
+
+@dataclass
+class Trigger:
+    """What starts an action: an endpoint, a schedule or another action."""
+
+    type: str = "endpoint"
+    endpoint: str | None = None
+    schedule: str | None = None
+    action: str | None = None
+
+
+@dataclass
+class Event:
+    """One node of an action graph: an event kind with its settings and flow links."""
+
+    kind: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    next: dict[str, str | None] = field(default_factory=dict)
+    description: str = ""
+    version: int = 1
+    id: str = ""
+
+
+@dataclass
+class Wire:
+    """A data wire from an event's output port to a later event's input port."""
+
+    source: str  # event id
+    output: str
+    target: str  # event id
+    input: str
+
+
+@dataclass
+class Action:
+    """An action: a trigger, global variables, an event graph and a response."""
+
+    name: str
+    trigger: Trigger = field(default_factory=Trigger)
+    variables: list[GlobalVariable] = field(default_factory=list)
+    response_value: Any = None  # literal or "=expression"
+    response_status: int = 200
+    start: str | None = None  # the event the trigger leads to
+    events: dict[str, Event] = field(default_factory=dict)
+    wires: list[Wire] = field(default_factory=list)
+    positions: dict[str, tuple[float, float]] = field(default_factory=dict)
+    id: str = ""
+
+    def add_event(self, kind: str, *, after: str | None = None, port: str = "next",
+                  description: str = "", **settings: Any) -> Event:
+        """Add an event; link it after `after` (or from the trigger when the graph is empty)."""
+        event = Event(kind=kind, settings=settings, description=description,
+                      id=_next_id("n", self.events))
+        self.events[event.id] = event
+        if after is not None:
+            self.link(after, event.id, port)
+        elif self.start is None:
+            self.start = event.id
+        return event
+
+    def link(self, source: str, target: str | None, port: str = "next") -> None:
+        """Connect the flow port `port` of `source` (or the trigger) to `target`."""
+        if source == TRIGGER_NODE:
+            self.start = target
+        else:
+            self.events[source].next[port] = target
+
+    def wire(self, source: str, output: str, target: str, input: str) -> Wire:
+        """Wire an output port of one event to an input port of another."""
+        self.wires = [w for w in self.wires if not (w.target == target and w.input == input)]
+        wire = Wire(source, output, target, input)
+        self.wires.append(wire)
+        return wire
+
+
+@dataclass
+class Project:
+    """A whole back end: models, endpoints, actions."""
+
+    name: str = "Untitled"
+    models: list[Model] = field(default_factory=list)
+    endpoints: list[Endpoint] = field(default_factory=list)
+    actions: list[Action] = field(default_factory=list)
+
+    # -- lookups -------------------------------------------------------------
+    def model(self, name: str) -> Model | None:
+        """The model called `name`, or None."""
+        return next((m for m in self.models if m.name == name), None)
+
+    def endpoint(self, name: str) -> Endpoint | None:
+        """The endpoint called `name`, or None."""
+        return next((e for e in self.endpoints if e.name == name), None)
+
+    def action(self, name: str) -> Action | None:
+        """The action called `name`, or None."""
+        return next((a for a in self.actions if a.name == name), None)
+
+    # -- building ------------------------------------------------------------
+    def add_model(self, name: str, fields: list[Field] | None = None) -> Model:
+        """Add a data model; fields get stable ids."""
+        model = Model(name=name, id=_next_id("m", [m.id for m in self.models]))
+        for f in fields or []:
+            self.add_field(model, f)
+        self.models.append(model)
+        return model
+
+    def add_field(self, model: Model, f: Field) -> Field:
+        """Add a field to a model, giving it a stable id unique in the project."""
+        if not f.id:
+            f.id = _next_id("f", [x.id for m in self.models + [model] for x in m.fields])
+        model.fields.append(f)
+        return f
+
+    def add_endpoint(self, name: str, method: str, path: str,
+                     variables: list[Variable] | None = None, **options: Any) -> Endpoint:
+        """Add an endpoint."""
+        endpoint = Endpoint(name=name, method=method, path=path, variables=list(variables or []),
+                            id=_next_id("e", [e.id for e in self.endpoints]), **options)
+        self.endpoints.append(endpoint)
+        return endpoint
+
+    def add_action(self, name: str, trigger: Trigger | None = None, **options: Any) -> Action:
+        """Add an action."""
+        action = Action(name=name, trigger=trigger or Trigger(),
+                        id=_next_id("a", [a.id for a in self.actions]), **options)
+        self.actions.append(action)
+        return action
+
+
+def _next_id(prefix: str, taken) -> str:
+    """One more than the highest `prefix + n` taken, so a deleted id is not handed out again."""
+    numbers = [int(t[len(prefix):]) for t in taken
+               if t.startswith(prefix) and t[len(prefix):].isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1}"
+
+
+# -- to and from plain JSON data ---------------------------------------------
+
+def to_data(project: Project) -> dict[str, Any]:
+    """The project as JSON-ready data, keys in the file's stable order."""
+    layout = {}
+    for a in project.actions:
+        if a.positions:
+            layout[a.id] = {k: [_num(x), _num(y)] for k, (x, y) in sorted(a.positions.items(),
+                                                                         key=_node_order)}
+    return {
+        "format": FORMAT,
+        "name": project.name,
+        "models": [_model_data(m) for m in project.models],
+        "endpoints": [_endpoint_data(e) for e in project.endpoints],
+        "actions": [_action_data(a) for a in project.actions],
+        "layout": layout,
+    }
+
+
+def _num(x: float) -> float | int:
+    return int(x) if float(x).is_integer() else round(float(x), 2)
+
+
+def _node_order(item) -> tuple:
+    key = item[0]
+    m = re.match(r"^([A-Za-z]*)(\d*)$", key)
+    if key == TRIGGER_NODE:
+        return (0, "", 0, key)
+    if m:
+        return (1, m.group(1), int(m.group(2) or 0), key)
+    return (2, key, 0, key)
+
+
+def _model_data(m: Model) -> dict:
+    return {
+        "id": m.id,
+        "name": m.name,
+        "fields": [
+            {"id": f.id, "name": f.name, "kind": f.kind, "required": f.required,
+             "unique": f.unique, "default": f.default, "link": f.link}
+            for f in m.fields
+        ],
+    }
+
+
+def _endpoint_data(e: Endpoint) -> dict:
+    return {
+        "id": e.id,
+        "name": e.name,
+        "method": e.method,
+        "path": e.path,
+        "description": e.description,
+        "request_type": e.request_type,
+        "response_type": e.response_type,
+        "auth": e.auth,
+        "variables": [
+            {"name": v.name, "in": v.location, "kind": v.kind, "required": v.required,
+             "model": v.model, "fields": list(v.fields), "description": v.description}
+            for v in e.variables
+        ],
+    }
+
+
+def _action_data(a: Action) -> dict:
+    trigger = {"type": a.trigger.type}
+    if a.trigger.type == "endpoint":
+        trigger["endpoint"] = a.trigger.endpoint
+    elif a.trigger.type == "schedule":
+        trigger["schedule"] = a.trigger.schedule
+    else:
+        trigger["action"] = a.trigger.action
+    return {
+        "id": a.id,
+        "name": a.name,
+        "trigger": trigger,
+        "variables": [
+            {"name": v.name, "kind": v.kind, "model": v.model, "where": v.where,
+             "value": v.value, "required": v.required}
+            for v in a.variables
+        ],
+        "response": {"value": a.response_value, "status": a.response_status},
+        "start": a.start,
+        "events": {
+            eid: {"kind": e.kind, "version": e.version, "description": e.description,
+                  "settings": e.settings, "next": e.next}
+            for eid, e in sorted(a.events.items(), key=_node_order)
+        },
+        "wires": [
+            {"from": f"{w.source}.{w.output}", "to": f"{w.target}.{w.input}"}
+            for w in sorted(a.wires, key=lambda w: (_node_order((w.target,)), w.input))
+        ],
+    }
+
+
+def from_data(data: dict[str, Any]) -> Project:
+    """Build a Project from data that has passed the JSON Schema."""
+    project = Project(name=data.get("name", "Untitled"))
+    for md in data.get("models", []):
+        project.models.append(Model(
+            name=md["name"], id=md.get("id", ""),
+            fields=[Field(name=f["name"], kind=f.get("kind", "Text"),
+                          required=f.get("required", False), unique=f.get("unique", False),
+                          default=f.get("default"), link=f.get("link"), id=f.get("id", ""))
+                    for f in md.get("fields", [])]))
+    for ed in data.get("endpoints", []):
+        project.endpoints.append(Endpoint(
+            name=ed["name"], method=ed.get("method", "GET"), path=ed.get("path", "/"),
+            description=ed.get("description", ""), request_type=ed.get("request_type", "json"),
+            response_type=ed.get("response_type", "json"), auth=ed.get("auth") or "",
+            id=ed.get("id", ""),
+            variables=[Variable(name=v["name"], kind=v.get("kind", "Text"),
+                                location=v.get("in", "body"), required=v.get("required", True),
+                                model=v.get("model"), fields=list(v.get("fields") or []),
+                                description=v.get("description", ""))
+                       for v in ed.get("variables", [])]))
+    layout = data.get("layout", {})
+    for ad in data.get("actions", []):
+        td = ad.get("trigger", {})
+        response = ad.get("response", {})
+        action = Action(
+            name=ad["name"], id=ad.get("id", ""),
+            trigger=Trigger(type=td.get("type", "endpoint"), endpoint=td.get("endpoint"),
+                            schedule=td.get("schedule"), action=td.get("action")),
+            variables=[GlobalVariable(name=v["name"], kind=v.get("kind", "JSON"),
+                                      model=v.get("model"), where=v.get("where"),
+                                      value=v.get("value"), required=v.get("required", True))
+                       for v in ad.get("variables", [])],
+            response_value=response.get("value"), response_status=response.get("status", 200),
+            start=ad.get("start"),
+        )
+        for eid, ev in ad.get("events", {}).items():
+            action.events[eid] = Event(kind=ev["kind"], version=ev.get("version", 1),
+                                       description=ev.get("description", ""),
+                                       settings=dict(ev.get("settings", {})),
+                                       next=dict(ev.get("next", {})), id=eid)
+        for wd in ad.get("wires", []):
+            source, output = wd["from"].split(".", 1)
+            target, input_ = wd["to"].split(".", 1)
+            action.wires.append(Wire(source, output, target, input_))
+        action.positions = {k: (v[0], v[1]) for k, v in layout.get(action.id, {}).items()}
+        project.actions.append(action)
+    return project
+
+
+def locate(data: dict[str, Any], path: list) -> str:
+    """Turn a JSON path into a readable place, e.g. `actions["Create shoe"].events["n5"]`."""
+    out = ""
+    node: Any = data
+    for step in path:
+        if isinstance(node, list) and isinstance(step, int):
+            item = node[step] if step < len(node) else None
+            label = item.get("name") if isinstance(item, dict) else None
+            out += f'["{label}"]' if isinstance(label, str) and label else f"[{step}]"
+        elif out.endswith(KEYED):
+            out += f'["{step}"]'
+        else:
+            out += f".{step}" if out else str(step)
+        node = node[step] if isinstance(node, (list, dict)) and _has(node, step) else None
+    return out
+
+
+KEYED = ("events", "layout")
+
+
+def _has(node, step) -> bool:
+    if isinstance(node, dict):
+        return step in node
+    return isinstance(step, int) and 0 <= step < len(node)
+
+
+def check_unique(items, what: str, where: str) -> list[Problem]:
+    """Problems for names used twice in a list of named things."""
+    seen: set[str] = set()
+    problems = []
+    for item in items:
+        if item.name in seen:
+            problems.append(Problem(f'{where}["{item.name}"]', f'{what} name "{item.name}" is used twice'))
+        seen.add(item.name)
+    return problems
+
+
+__all__ = [
+    "Action", "Endpoint", "Event", "Field", "GlobalVariable", "Model", "Project", "ProjectError",
+    "Trigger", "Variable", "Wire", "from_data", "to_data", "path_variables",
+]

@@ -1,0 +1,202 @@
+"""The HTTP server: one dispatcher over our own endpoint table, swapped whole per revision."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from aiohttp import web
+
+from runtime.binder import MAX_BODY_KEY, Binder
+from runtime.compiler import CompiledProject, EndpointPlan, compile_project
+from runtime.errors import ActionError, StaleRevision, ValidationError
+from runtime.executor import DEFAULT_TIMEOUT, RunResult, run_action
+from runtime.project import Project
+from runtime.renderer import render, to_json
+from runtime.store import Store
+
+log = logging.getLogger("actiongraph.http")
+
+MAX_BODY = 1024 * 1024  # bytes; larger bodies get a 413
+
+
+@dataclass
+class Route:
+    """One endpoint as served: its plan and its binder."""
+
+    plan: EndpointPlan
+    binder: Binder
+
+
+@dataclass
+class EndpointTable:
+    """Every route of one revision: exact paths in a dict, paths with variables as patterns."""
+
+    revision: int
+    exact: dict[str, dict[str, Route]] = field(default_factory=dict)
+    patterns: list[tuple[re.Pattern, dict[str, Route]]] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, compiled: CompiledProject) -> "EndpointTable":
+        """The table for a compiled project."""
+        table = cls(compiled.revision)
+        by_shape: dict[str, dict[str, Route]] = {}
+        for plan in compiled.endpoints:
+            e = plan.endpoint
+            path = _normal(e.path)
+            route = Route(plan, Binder(e, compiled.project))
+            if "{" in path:
+                methods = by_shape.setdefault(path, {})
+                if not methods:
+                    table.patterns.append((_pattern(path), methods))
+                methods[e.method] = route
+            else:
+                table.exact.setdefault(path, {})[e.method] = route
+        return table
+
+    def match(self, method: str, path: str) -> tuple[dict[str, Route] | None, dict[str, str]]:
+        """The routes for a path (by method) and the path variables."""
+        path = _normal(path)
+        methods = self.exact.get(path)
+        if methods is not None:
+            return methods, {}
+        for pattern, methods in self.patterns:
+            m = pattern.match(path)
+            if m:
+                return methods, m.groupdict()
+        return None, {}
+
+
+def _normal(path: str) -> str:
+    return path.rstrip("/") or "/"
+
+
+def _pattern(path: str) -> re.Pattern:
+    parts = re.split(r"(\{[^{}]*\})", path)
+    regex = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
+    return re.compile(f"^{regex}$")
+
+
+@dataclass
+class RequestRecord:
+    """One request as the log shows it."""
+
+    started: float
+    method: str
+    path: str
+    status: int
+    ms: float
+    endpoint: str | None = None
+    error: str | None = None
+    result: RunResult | None = None
+
+
+@dataclass
+class ServerState:
+    """What the dispatcher reads: the current table, the store and the run options."""
+
+    store: Store
+    table: EndpointTable
+    compiled: CompiledProject
+    timeout: float = DEFAULT_TIMEOUT
+    trace: bool = False
+    listeners: list[Callable[[RequestRecord], None]] = field(default_factory=list)
+
+    def swap(self, compiled: CompiledProject) -> None:
+        """Serve a new revision from the next request on (one assignment, no restart)."""
+        table = EndpointTable.build(compiled)
+        self.store.use(compiled.project)
+        self.compiled, self.table = compiled, table
+
+    async def deploy(self, project: Project, revision: int, allow_data_loss: bool = False) -> None:
+        """Compile, migrate the database, then swap; on any error the old revision keeps serving."""
+        if revision <= self.table.revision:
+            raise StaleRevision(f"revision {revision} is not newer than the one served "
+                                f"({self.table.revision})")
+        compiled = compile_project(project, revision)
+        await self.store.open(project, allow_data_loss=allow_data_loss)
+        self.swap(compiled)
+
+
+STATE = web.AppKey("state", ServerState)
+
+
+def error_response(status: int, message: str, **extra: Any) -> web.Response:
+    """A JSON error body: {"error": message, ...}."""
+    body = {"error": message}
+    body.update({k: v for k, v in extra.items() if v is not None})
+    return web.Response(status=status, text=to_json(body), content_type="application/json")
+
+
+async def dispatch(request: web.Request) -> web.StreamResponse:
+    """Find the endpoint in the current table, bind its input, run its action, render."""
+    state = request.app[STATE]
+    started = time.perf_counter()
+    record = RequestRecord(time.time(), request.method, request.path, 500, 0.0)
+    try:
+        response = await _handle(request, state, record)
+    except Exception as e:  # the last guard: never a bare traceback to the client
+        log.exception("unexpected error in %s %s", request.method, request.path)
+        record.error = f"{type(e).__name__}: {e}"
+        response = error_response(500, "internal error: " + record.error)
+    record.status = response.status
+    record.ms = (time.perf_counter() - started) * 1000
+    log.info("%s %s %d %.1f ms", record.method, record.path, record.status, record.ms)
+    for listener in state.listeners:
+        listener(record)
+    return response
+
+
+async def _handle(request: web.Request, state: ServerState, record: RequestRecord):
+    table = state.table
+    methods, params = table.match(request.method, request.path)
+    if methods is None:
+        return error_response(404, f"no endpoint at {request.path}")
+    route = methods.get(request.method)
+    if route is None:
+        allowed = ", ".join(sorted(methods))
+        response = error_response(405, f"{request.method} is not allowed on {request.path} "
+                                       f"(allowed: {allowed})")
+        response.headers["Allow"] = allowed
+        return response
+    endpoint = route.plan.endpoint
+    record.endpoint = endpoint.name
+    try:
+        inputs = await route.binder.bind(request, params)
+    except ValidationError as e:
+        record.error = e.message
+        return error_response(e.status, e.message,
+                              fields=[{"field": f.field, "message": f.message} for f in e.errors])
+    if route.plan.action is None:
+        return error_response(501, f'endpoint "{endpoint.name}" does not trigger an action yet')
+    try:
+        result = await run_action(route.plan.action, state.store, inputs,
+                                  timeout=state.timeout, trace=state.trace)
+    except ActionError as e:
+        record.error = e.message
+        return error_response(e.status, e.message, action=e.action, event=e.event,
+                              event_kind=e.kind)
+    record.result = result
+    if result.status == 204 or result.value is None and result.status >= 300:
+        return web.Response(status=result.status)
+    text, content_type = render(result.value, endpoint.response_type)
+    return web.Response(status=result.status, text=text, content_type=content_type)
+
+
+def create_app(compiled: CompiledProject, store: Store, *, timeout: float = DEFAULT_TIMEOUT,
+               max_body: int = MAX_BODY) -> web.Application:
+    """The aiohttp application serving a compiled project (store already opened)."""
+    app = web.Application(client_max_size=max_body)
+    app[MAX_BODY_KEY] = max_body
+    app[STATE] = ServerState(store, EndpointTable.build(compiled), compiled, timeout)
+    app.router.add_route("*", "/{tail:.*}", dispatch)
+
+    async def close_store(app: web.Application):
+        yield
+        await app[STATE].store.close()
+
+    app.cleanup_ctx.append(close_store)
+    return app

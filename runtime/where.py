@@ -1,0 +1,118 @@
+"""Structured Where filters: checked at compile time, turned into SQL clauses per run.
+
+A filter is a condition `{"field": "id", "op": "=", "value": "=path.id"}`, or a group
+`{"and": [...]}` / `{"or": [...]}` / `{"not": filter}`. Values are literals or expressions;
+they always reach the database as bound parameters, never as SQL text.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import sqlalchemy as sa
+
+from runtime.errors import ActionError, Problem
+from runtime.kinds import KindError, convert_field
+from runtime.project import Model
+
+OPS = ("=", "!=", "<", "<=", ">", ">=", "contains", "starts_with", "ends_with", "in", "not_in",
+       "is_null", "not_null")
+UNARY = ("is_null", "not_null")
+
+Resolver = Callable[[dict, sa.Table], Any]
+ValueCompiler = Callable[[Any, str], Callable[[dict], Any] | None]
+
+
+def field_kinds(model: Model) -> dict[str, str]:
+    """Every field a Where can name, with its kind (automatic fields included)."""
+    kinds = {"id": "Integer", "created_at": "DateTime"}
+    kinds.update({f.name: ("Integer" if f.kind == "Link" else f.kind) for f in model.fields})
+    return kinds
+
+
+def compile_where(data: Any, model: Model, where: str, compile_value: ValueCompiler,
+                  problems: list[Problem]) -> Resolver | None:
+    """Check a filter against the model; return a resolver `(scope, table) -> clause`."""
+    if data in (None, {}, []):
+        return None
+    return _compile(data, field_kinds(model), model.name, where, compile_value, problems)
+
+
+def _compile(data, kinds, model_name, where, compile_value, problems) -> Resolver | None:
+    if not isinstance(data, dict):
+        problems.append(Problem(where, "expected a condition or an and/or group"))
+        return None
+    for group in ("and", "or"):
+        if group in data:
+            items = data[group]
+            if not isinstance(items, list):
+                problems.append(Problem(f"{where}.{group}", "expected a list of conditions"))
+                return None
+            parts = [_compile(item, kinds, model_name, f"{where}.{group}[{i}]", compile_value,
+                              problems) for i, item in enumerate(items)]
+            parts = [p for p in parts if p is not None]
+            combine = sa.and_ if group == "and" else sa.or_
+            return lambda scope, table: combine(*(p(scope, table) for p in parts))
+    if "not" in data:
+        inner = _compile(data["not"], kinds, model_name, f"{where}.not", compile_value, problems)
+        return None if inner is None else (lambda scope, table: sa.not_(inner(scope, table)))
+    name, op = data.get("field"), data.get("op", "=")
+    bad = False
+    if name not in kinds:
+        problems.append(Problem(f"{where}.field",
+                                f'{model_name} has no field "{name}" (fields: {", ".join(kinds)})'))
+        bad = True
+    if op not in OPS:
+        problems.append(Problem(f"{where}.op", f'unknown operator "{op}" (use one of {", ".join(OPS)})'))
+        bad = True
+    value = None if op in UNARY else compile_value(data.get("value"), f"{where}.value")
+    if bad or (value is None and op not in UNARY):
+        return None
+    if op in UNARY:
+        return (lambda scope, table: table.c[name].is_(None)) if op == "is_null" else \
+            (lambda scope, table: table.c[name].is_not(None))
+    kind = kinds[name]
+    label = f"{where}.value"
+
+    def resolve(scope, table):
+        column = table.c[name]
+        raw = value(scope)
+        if op in ("in", "not_in"):
+            if not isinstance(raw, (list, tuple)):
+                raise ActionError(f"{label}: expected a list for {op}", status=422)
+            items = [_convert(kind, v, label) for v in raw]
+            return column.in_(items) if op == "in" else column.not_in(items)
+        if op in ("contains", "starts_with", "ends_with"):
+            text = "" if raw is None else str(raw)
+            return getattr(column, {"contains": "contains", "starts_with": "startswith",
+                                    "ends_with": "endswith"}[op])(text, autoescape=True)
+        if raw is None:
+            return column.is_(None) if op == "=" else column.is_not(None)
+        converted = _convert(kind, raw, label)
+        return {"=": column.__eq__, "!=": column.__ne__, "<": column.__lt__, "<=": column.__le__,
+                ">": column.__gt__, ">=": column.__ge__}[op](converted)
+
+    return resolve
+
+
+def _convert(kind: str, value: Any, label: str) -> Any:
+    try:
+        return convert_field(kind, value)
+    except KindError as e:
+        raise ActionError(f"{label}: {e}", status=422) from None
+
+
+def describe(data: Any) -> str:
+    """A short human text for a filter, e.g. `id = path.id`."""
+    if not data:
+        return "all"
+    for group in ("and", "or"):
+        if group in data:
+            return f" {group} ".join(f"({describe(d)})" for d in data[group])
+    if "not" in data:
+        return f"not ({describe(data['not'])})"
+    value = data.get("value")
+    shown = value[1:] if isinstance(value, str) and value.startswith("=") else repr(value)
+    if data.get("op") in UNARY:
+        return f"{data.get('field')} {data.get('op').replace('_', ' ')}"
+    return f"{data.get('field')} {data.get('op', '=')} {shown}"
