@@ -137,6 +137,8 @@ def _shape(models: list[Model]) -> list[_Model]:
             if any(x.key == key or x.name == f.name for x in fields):
                 problems.append(f"{m.name}.{f.name}: two fields share this name or id ({key})")
             link = keys.get(f.link, "~" + str(f.link)) if f.kind == "Link" and f.link else None
+            if link is not None and f.link not in keys:
+                problems.append(f"{m.name}.{f.name}: links to {f.link}, which is not a data model")
             fields.append(_Field(key, f.name, f.kind, bool(f.unique), link))
         shapes.append(_Model(keys[m.name], m.name, fields))
     if problems:
@@ -241,7 +243,8 @@ class _Migration:
         self.recorded: str | None = None
         self.tables: set[str] = set()
         self.plans: list[_Plan] = []
-        self.old_names: dict[str, str] = {}  # model key -> table name before the migration
+        self.old_names: dict[str, str] = {}  # old model key -> table name before
+        self.tables_before: dict[str, str] = {}  # new model key -> table name before
 
     def quote(self, name: str) -> str:
         """An identifier quoted for this database."""
@@ -304,6 +307,7 @@ class _Migration:
         adopted = {id(p[0]) for p in adopt if p[0] is not None}
         renamed_keys = {o.key: n.key for o, n in pairs if o is not None and n is not None}
         self.old_names = {o.key: o.name for o in old} | {n.key: n.name for _, n in adopt}
+        self.tables_before = {n.key: o.name for o, n in pairs if o is not None and n is not None}
         for o, n in pairs:
             plan = _Plan(o, n, adopted=o is not None and id(o) in adopted)
             self.plans.append(plan)
@@ -406,7 +410,7 @@ class _Migration:
             if fp.new is None:
                 self._check_removed_field(n.name, o.name, fp)
         if any(_processed(fp) for fp in plan.fields):
-            targets = {key: self.old_names.get(key) for key in self._link_targets(plan)}
+            targets = {key: self.tables_before.get(key) for key in self._link_targets(plan)}
             self._scan(o.name, plan.fields, targets, sink=None)
             for fp in plan.fields:
                 if fp.kept:

@@ -11,7 +11,7 @@ import pytest
 from runtime import migrate as migrate_module
 from runtime.errors import MigrationError
 from runtime.migrate import SCHEMA_TABLE, migrate
-from runtime.project import Field, Project
+from runtime.project import Field, Model, Project
 from runtime.store import build_metadata, create_engine
 
 CREATED = "2024-05-31 12:00:00.000000"
@@ -372,17 +372,40 @@ async def test_integer_to_link_checks_the_records_exist(engine, db):
 
 
 async def test_database_without_bookkeeping_is_matched_by_names(engine, db):
-    project = posts(Field("text"), Field("likes", "Integer"))
+    project = posts(Field("text", unique=True), Field("likes", "Integer"),
+                    Field("price", "Decimal"), Field("at", "DateTime"), Field("data", "JSON"),
+                    Field("ok", "Boolean"))
+    project.add_model("Comments", [Field("post", "Link", link="Posts"), Field("old")])
     async with engine.begin() as conn:  # what an older run left: tables, no bookkeeping
         await conn.run_sync(build_metadata(project.models).create_all)
-    insert(db, "Posts", text="hello", likes=2)
+    insert(db, "Posts", text="hello", likes=2, price=2.5)
+    insert(db, "Comments", post=1)
     project.models[0].fields[1].kind = "Text"
+    project.models[1].fields.pop()
     project.add_model("Shoes")
     assert await migrate(engine, project.models) == [
         "created table Shoes", "adopted existing table Posts",
-        "Posts.likes: kind Integer -> Text (1 row converted)"]
-    assert sql(db, 'SELECT text, likes FROM "Posts"') == [("hello", "2")]
+        "Posts.likes: kind Integer -> Text (1 row converted)", "adopted existing table Comments",
+        "Comments: removed field old"]
+    assert sql(db, 'SELECT text, likes, price FROM "Posts"') == [("hello", "2", 2.5)]
+    assert sql(db, 'SELECT id, post FROM "Comments"') == [(1, 1)]
     assert await migrate(engine, project.models) == []
+
+
+async def test_models_saved_without_ids_are_matched_by_name(engine, db):
+    project = posts(Field("text"))
+    await migrate(engine, project.models)
+    insert(db, "Posts", text="hello")
+    bare = [Model("Posts", [Field("text"), Field("likes", "Integer")])]
+    assert await migrate(engine, bare) == ["Posts: added field likes"]
+    assert await migrate(engine, project.models) == ["Posts: removed field likes"]
+    assert sql(db, 'SELECT id, text FROM "Posts"') == [(1, "hello")]
+
+
+async def test_a_link_to_no_model_is_refused(engine):
+    project = posts(Field("author", "Link", link="Users"))
+    with pytest.raises(MigrationError, match="Posts.author: links to Users, which is not a data"):
+        await migrate(engine, project.models)
 
 
 async def test_many_rows_are_copied_in_batches(engine, db):
