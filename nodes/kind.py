@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, NamedTuple
+from typing import Any, NamedTuple
 
 # Setting kinds the compiler knows how to check and the editor how to show.
 SETTING_KINDS = (

@@ -5,8 +5,10 @@ from __future__ import annotations
 import ast
 import copy
 import difflib
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from nodes import catalogue
 from nodes.kind import EventKind, compatible
@@ -14,10 +16,18 @@ from runtime import expressions
 from runtime.errors import ActionError, Problem, ProjectError
 from runtime.kinds import KindError, convert_field
 from runtime.project import (
-    FIELD_KINDS, LOCATIONS, METHODS, NAME_RE, VARIABLE_KINDS, Action, Endpoint, Event, Project,
+    FIELD_KINDS,
+    LOCATIONS,
+    METHODS,
+    NAME_RE,
+    VARIABLE_KINDS,
+    Action,
+    Endpoint,
+    Event,
+    Project,
     path_variables,
 )
-from runtime.where import compile_where
+from runtime.where import compile_where, describe, field_kinds
 
 NAMESPACES = LOCATIONS  # path, query, header, body: the endpoint's variables
 RESERVED = set(NAMESPACES) | {"id", "created_at"}
@@ -42,7 +52,7 @@ class Step:
     static: dict[str, Any]
     dynamic: tuple[tuple[str, Callable[[dict, Any], Any]], ...]
     outputs: tuple[tuple[str, str], ...]  # (output port, scope slot)
-    next: dict[str, "Step | None"] = field(default_factory=dict)
+    next: dict[str, Step | None] = field(default_factory=dict)
     label: str = ""
 
     def settings(self, scope: dict, tx) -> dict[str, Any]:
@@ -271,7 +281,7 @@ class Compiler:
         values = _Values(self, fields_of)
 
         loaders = []
-        for i, g in enumerate(a.variables):
+        for g in a.variables:
             gw = f'{where}.variables["{g.name}"]'
             if not NAME_RE.match(g.name):
                 self.problem(f"{gw}.name", "a variable name starts with a letter and has only "
@@ -287,11 +297,10 @@ class Compiler:
                     self.problem(f"{gw}.model", f'unknown model "{g.model}"')
                 elif g.where:
                     resolver = compile_where(g.where, model, f"{gw}.where",
-                                             lambda raw, w: values.compile(raw, w, scope_names),
+                                             lambda raw, w, names=scope_names: values.compile(raw, w, names),
                                              self.problems)
             value = values.compile(g.value, f"{gw}.value", scope_names) \
                 if g.value is not None else None
-            from runtime.where import describe
             loaders.append(GlobalLoader(g.name, g.kind, g.model, resolver, value, g.required,
                                         describe(g.where)))
             scope_names = scope_names | {g.name}
@@ -336,7 +345,7 @@ class Compiler:
                           response or constant(None), int(a.response_status or 200), writes)
 
     def _compile_event(self, a: Action, event: Event, kind: EventKind | None, defined: set[str],
-                       dominators: set[str], values: "_Values") -> Step | None:
+                       dominators: set[str], values: _Values) -> Step | None:
         where = f'actions["{a.name}"].events["{event.id}"]'
         if kind is None:
             self.problem(f"{where}.kind", f'unknown event kind "{event.kind}"'
@@ -419,7 +428,6 @@ class Compiler:
                     dynamic.append((s.name, _where(resolver, model.name)))
             elif s.kind == "order" and model is not None:
                 order = []
-                from runtime.where import field_kinds
                 for i, item in enumerate(raw or []):
                     name = item.get("field") if isinstance(item, dict) else item
                     if name not in field_kinds(model):
@@ -651,7 +659,6 @@ class _Cycle(Exception):
 
 
 def _route_shape(path: str) -> str:
-    import re
     return re.sub(r"\{[^{}]*\}", "{}", path.rstrip("/") or "/")
 
 

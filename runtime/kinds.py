@@ -114,7 +114,7 @@ def _datetime(value: Any) -> dt.datetime:
             ) from None
     else:
         raise KindError(f"expected a date and time, got {_type(value)}")
-    return result if result.tzinfo else result.replace(tzinfo=dt.timezone.utc)
+    return result if result.tzinfo else result.replace(tzinfo=dt.UTC)
 
 
 def _json(value: Any) -> Any:
@@ -185,7 +185,7 @@ def json_default(value: Any) -> Any:
             else float(value)
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, dt.date):
         return value.isoformat()

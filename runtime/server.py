@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from aiohttp import web
 
@@ -40,7 +41,7 @@ class EndpointTable:
     patterns: list[tuple[re.Pattern, dict[str, Route]]] = field(default_factory=list)
 
     @classmethod
-    def build(cls, compiled: CompiledProject) -> "EndpointTable":
+    def build(cls, compiled: CompiledProject) -> EndpointTable:
         """The table for a compiled project."""
         table = cls(compiled.revision)
         by_shape: dict[str, dict[str, Route]] = {}

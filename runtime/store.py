@@ -27,7 +27,7 @@ AUTOMATIC = ("id", "created_at")
 
 def utcnow() -> dt.datetime:
     """Now, in UTC, timezone-aware."""
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class UTCDateTime(sa.TypeDecorator):
@@ -38,14 +38,14 @@ class UTCDateTime(sa.TypeDecorator):
 
     def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is not None:
-            value = value.astimezone(dt.timezone.utc)
+            value = value.astimezone(dt.UTC)
             if dialect.name == "sqlite":
                 value = value.replace(tzinfo=None)
         return value
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return value
 
 
@@ -156,7 +156,7 @@ class Store:
         """Close every pooled connection."""
         await self.engine.dispose()
 
-    def transaction(self, writes: bool = True) -> "Transaction":
+    def transaction(self, writes: bool = True) -> Transaction:
         """A context manager giving a Transaction that commits on success, rolls back on error."""
         return Transaction(self, writes)
 
@@ -171,7 +171,7 @@ class Transaction:
     conn: AsyncConnection | None = None
     _cm: Any = None
 
-    async def __aenter__(self) -> "Transaction":
+    async def __aenter__(self) -> Transaction:
         self._cm = self.store.engine.connect()
         conn = await self._cm.__aenter__()
         await conn.execution_options(writes=self.writes)

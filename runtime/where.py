@@ -7,7 +7,8 @@ they always reach the database as bound parameters, never as SQL text.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 

@@ -121,7 +121,8 @@ def test_path_variables_must_match_the_path_exactly():
 
 def test_model_checks():
     p = Project()
-    p.add_model("Posts", [Field("id"), Field("owner", "Link", link="Users"), Field("n", "Integer", default="x")])
+    p.add_model("Posts", [Field("id"), Field("owner", "Link", link="Users"),
+                          Field("n", "Integer", default="x")])
     found = messages(p)
     assert 'models["Posts"].fields["id"].name: "id" is added automatically; pick another name' in found
     assert 'models["Posts"].fields["owner"].link: unknown model "Users"' in found

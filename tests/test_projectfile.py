@@ -56,7 +56,7 @@ def test_moving_a_node_is_a_one_line_diff():
     before = dumps(project).splitlines()
     project.actions[0].positions["n1"] = (320, 40)
     after = dumps(project).splitlines()
-    changed = [(a, b) for a, b in zip(before, after) if a != b]
+    changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
     assert len(before) == len(after)
     assert len(changed) == 1 and '"layout"' not in changed[0][1]
 

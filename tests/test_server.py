@@ -4,15 +4,14 @@ import asyncio
 import json
 
 import pytest
+from conftest import EXAMPLES
 
 from nodes import catalogue
 from nodes.kind import EventKind, Port
 from runtime.compiler import compile_project
-from runtime.errors import StaleRevision
+from runtime.errors import ProjectError, StaleRevision
 from runtime.project import Field, Project, Trigger, Variable
 from runtime.projectfile import load
-
-from conftest import EXAMPLES
 
 SHOE = {"shoe_type": "Boot", "price": 89.5}
 
@@ -217,7 +216,7 @@ async def test_a_new_revision_is_swapped_in_without_restart(serve):
         await s.state.deploy(p, revision=2)
     broken = load(EXAMPLES / "shoes.actiongraph.json")
     broken.actions[0].events["n1"].settings["model"] = "Boots"
-    with pytest.raises(Exception):
+    with pytest.raises(ProjectError, match='unknown model "Boots"'):
         await s.state.deploy(broken, revision=3)
     assert (await s.call("POST", "/v2/shoes", json=SHOE))[0] == 200  # the last good one serves
 
