@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,9 @@ from runtime.compiler import compile_project
 from runtime.projectfile import load
 from runtime.server import STATE, create_app
 from runtime.store import Store
+
+# Qt tests run without a display; set before any test imports Qt.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 
