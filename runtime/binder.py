@@ -96,24 +96,28 @@ class Binder:
         return {"path": path, "query": query, "header": header, "body": body}
 
     async def _read_body(self, request: web.Request) -> dict[str, Any]:
+        ctype = request.content_type
         try:
+            if self.multipart and request.body_exists:
+                if ctype not in FORM_TYPES:
+                    raise ValidationError([FieldError(
+                        "body", f'expected multipart/form-data, got "{ctype}"')], status=415)
+                try:
+                    form = await request.post()
+                except ValueError as e:
+                    raise ValidationError([FieldError("body", f"not a valid form: {e}")],
+                                          status=400) from None
+                return {k: _form_value(v) for k, v in form.items()}
             raw = await request.read()
         except web.HTTPRequestEntityTooLarge:
             limit = request.app.get(MAX_BODY_KEY)
             detail = f" of {limit} bytes" if limit else ""
             raise ValidationError([FieldError("body", f"the body is larger than the limit{detail}")],
                                   status=413) from None
-        ctype = request.content_type
         if not raw:
             if self.body_required:
                 raise ValidationError([FieldError("body", "a body is required")], status=422)
             return {}
-        if self.multipart:
-            if ctype not in FORM_TYPES:
-                raise ValidationError([FieldError("body", f'expected multipart/form-data, got "{ctype}"')],
-                                      status=415)
-            form = await request.post()
-            return {k: _form_value(v) for k, v in form.items()}
         if ctype not in JSON_TYPES and not ctype.endswith("+json"):
             raise ValidationError([FieldError("body", f'expected application/json, got "{ctype}"')],
                                   status=415)

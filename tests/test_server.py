@@ -3,6 +3,7 @@
 import asyncio
 import json
 
+import aiohttp
 import pytest
 from conftest import EXAMPLES
 
@@ -243,3 +244,30 @@ def test_plans_are_compiled_once_per_revision():
     plan = compiled.actions["Update social media post"]
     assert plan.start.next == {}
     assert json.dumps(plan.action.name)
+
+
+async def test_multipart_form_with_a_file_and_a_header_variable(serve):
+    p = Project(name="Uploads")
+    p.add_model("Uploads", [Field("title", "Text"), Field("filename", "Text"), Field("size", "Integer")])
+    p.add_endpoint("Upload", "POST", "/v1/uploads",
+                   [Variable("title", "Text", "body"), Variable("file", "File", "body"),
+                    Variable("x_client", "Text", "header")], request_type="multipart")
+    a = p.add_action("Upload", Trigger("endpoint", endpoint="Upload"), response_value="=saved",
+                     response_status=201)
+    a.add_event("create", model="Uploads",
+                values={"title": "=concat(body.title, ' from ', header.x_client)",
+                        "filename": "=body.file.filename", "size": "=body.file.size"},
+                **{"as": "saved"})
+    s = await serve(p)
+    form = aiohttp.FormData()
+    form.add_field("title", "Report")
+    form.add_field("file", b"hello world", filename="r.txt", content_type="text/plain")
+    status, body, _ = await s.call("POST", "/v1/uploads", data=form, headers={"X-Client": "cli"})
+    assert status == 201, body
+    assert (body["title"], body["filename"], body["size"]) == ("Report from cli", "r.txt", 11)
+    status, body, _ = await s.call("POST", "/v1/uploads", data=aiohttp.FormData({"title": "x"}))
+    assert status == 400 and body["fields"][0]["field"] == "header.x_client"
+    status, body, _ = await s.call("POST", "/v1/uploads", json={"title": "x"},
+                                   headers={"X-Client": "cli"})
+    assert status == 415
+    assert s.rows("select count(*) from Uploads") == [(1,)]
