@@ -23,10 +23,12 @@ class Binder:
 
     def __init__(self, endpoint: Endpoint, project: Project):
         self.endpoint = endpoint
-        self.path = [(v.name, v.kind) for v in endpoint.variables if v.location == "path"]
-        self.query = [(v.name, v.kind, v.required) for v in endpoint.variables
+        # (name, kind, required, the name to look up: headers use dashes, x_client -> x-client)
+        self.path = [(v.name, v.kind, True, v.name) for v in endpoint.variables
+                     if v.location == "path"]
+        self.query = [(v.name, v.kind, v.required, v.name) for v in endpoint.variables
                       if v.location == "query"]
-        self.header = [(v.name, v.name.replace("_", "-"), v.kind, v.required)
+        self.header = [(v.name, v.kind, v.required, v.name.replace("_", "-"))
                        for v in endpoint.variables if v.location == "header"]
         self.body: list[Callable[[dict, list[FieldError], dict], None]] = []
         self.claimed: set[str] = set(AUTOMATIC)
@@ -50,36 +52,9 @@ class Binder:
     async def bind(self, request: web.Request, params: dict[str, str]) -> dict[str, Any]:
         """The validated variables; raises ValidationError (400, 413, 415 or 422)."""
         errors: list[FieldError] = []
-        path = {}
-        for name, kind in self.path:
-            try:
-                path[name] = convert_variable(kind, params.get(name))
-            except KindError as e:
-                errors.append(FieldError(f"path.{name}", str(e)))
-        query = {}
-        for name, kind, required in self.query:
-            raw = request.query.get(name)
-            if raw is None or raw == "":
-                if required:
-                    errors.append(FieldError(f"query.{name}", "is required"))
-                query[name] = None
-                continue
-            try:
-                query[name] = convert_variable(kind, raw)
-            except KindError as e:
-                errors.append(FieldError(f"query.{name}", str(e)))
-        header = {}
-        for name, header_name, kind, required in self.header:
-            raw = request.headers.get(header_name, request.headers.get(name))
-            if raw is None:
-                if required:
-                    errors.append(FieldError(f"header.{name}", f'is required (header "{header_name}")'))
-                header[name] = None
-                continue
-            try:
-                header[name] = convert_variable(kind, raw)
-            except KindError as e:
-                errors.append(FieldError(f"header.{name}", str(e)))
+        path = _convert_all("path", self.path, params, errors)
+        query = _convert_all("query", self.query, request.query, errors)
+        header = _convert_all("header", self.header, request.headers, errors)
         if errors:
             raise ValidationError(errors, status=400)
         body: dict[str, Any] = {}
@@ -129,6 +104,24 @@ class Binder:
         if not isinstance(data, dict):
             raise ValidationError([FieldError("body", "expected a JSON object")], status=422)
         return data
+
+
+def _convert_all(location: str, specs, source, errors: list[FieldError]) -> dict[str, Any]:
+    """Convert path, query or header values to their variables' kinds, collecting errors."""
+    values: dict[str, Any] = {}
+    for name, kind, required, key in specs:
+        raw = source.get(key)
+        if raw is None or raw == "":
+            if required:
+                errors.append(FieldError(f"{location}.{name}", "is required"
+                                         + (f' (header "{key}")' if location == "header" else "")))
+            values[name] = None
+            continue
+        try:
+            values[name] = convert_variable(kind, raw)
+        except KindError as e:
+            errors.append(FieldError(f"{location}.{name}", str(e)))
+    return values
 
 
 def _form_value(value: Any) -> Any:
