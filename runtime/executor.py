@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +14,7 @@ from runtime.errors import ActionError
 from runtime.store import Change, Store
 
 DEFAULT_TIMEOUT = 5.0
+action_log = logging.getLogger("actiongraph.actions")
 
 
 @dataclass
@@ -42,13 +44,23 @@ class RunResult:
 class Context:
     """What events may use: the transaction, model fields, responding and typed errors."""
 
-    __slots__ = ("db", "step", "response", "_fields")
+    __slots__ = ("db", "step", "response", "logs", "action", "_fields")
 
-    def __init__(self, db, fields: dict[str, frozenset[str]]):
+    def __init__(self, db, fields: dict[str, frozenset[str]], action: str = ""):
         self.db = db
         self.step: Step | None = None
         self.response: tuple[Any, int] | None = None
+        self.logs: list[tuple[str, str, str]] = []  # (event id, level, message)
+        self.action = action
         self._fields = fields
+
+    def log(self, message: str, level: str = "info") -> None:
+        """Write to the server log (and the run's trace), naming the action and event."""
+        event = self.step.id if self.step else ""
+        self.logs.append((event, level, message))
+        action_log.log(logging.getLevelName(level.upper()) if level.upper() in
+                       ("DEBUG", "INFO", "WARNING", "ERROR") else logging.INFO,
+                       "[%s %s] %s", self.action, event, message)
 
     def fields(self, model: str) -> frozenset[str]:
         """The writable field names of a model."""
@@ -81,7 +93,7 @@ async def _run(plan: ActionPlan, store: Store, inputs: dict[str, Any], trace: bo
     scope = dict(inputs)
     steps: list[StepTrace] | None = [] if trace else None
     async with store.transaction(writes=plan.writes) as tx:
-        ctx = Context(tx, store.fields)
+        ctx = Context(tx, store.fields, plan.action.name)
         for g in plan.globals:
             scope[g.name] = await _load_global(g, tx, scope, plan)
         step = plan.start
