@@ -1,6 +1,17 @@
 """The catalogue of event kinds: built-ins are listed here, one module each."""
 
-from nodes import assign, condition, create, delete, query, response, update
+from nodes import (
+    assign,
+    break_loop,
+    call_action,
+    condition,
+    create,
+    delete,
+    loop,
+    query,
+    response,
+    update,
+)
 from nodes.kind import EventKind
 
 BUILTIN: tuple[EventKind, ...] = (
@@ -11,6 +22,9 @@ BUILTIN: tuple[EventKind, ...] = (
     assign.EVENT,
     condition.EVENT,
     response.EVENT,
+    loop.EVENT,
+    break_loop.EVENT,
+    call_action.EVENT,
 )
 
 

@@ -17,6 +17,7 @@ SETTING_KINDS = (
     "integer",
     "boolean",
     "choice",
+    "action",     # the name of another action of the project
 )
 
 # Kinds of data ports; a wire is accepted when the kinds are compatible.
@@ -28,6 +29,17 @@ class Flow(NamedTuple):
 
     port: str
     outputs: dict[str, Any] | None = None
+
+
+class Each(NamedTuple):
+    """What `run` returns to run the `each` branch once per item, then leave by `done`."""
+
+    items: list
+
+
+BREAK = Flow("break")  # what Break returns: leave the innermost loop's `each` branch
+
+MAX_ITEMS = 10_000  # a loop runs its branch at most this many times per run
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,8 @@ class EventKind:
     flow_out: tuple[str, ...] = ("next",)
     version: int = 1
     writes: bool = False  # whether it may write to the database (takes the write lock at start)
+    loops: bool = False  # returns Each: runs its `each` branch per item, then leaves by `done`
+    breaks: bool = False  # returns BREAK: only allowed inside a loop's `each` branch
     legacy_ids: tuple[str, ...] = ()
     summary: Callable[[dict[str, Any]], str] | None = None  # the node's face, e.g. "-> Shoes"
     upgrade: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None  # old settings -> new
@@ -82,6 +96,10 @@ class EventKind:
     def input(self, name: str) -> Port | None:
         """The input port called `name`, or None."""
         return next((p for p in self.inputs if p.name == name), None)
+
+    def variable_setting(self, output: str) -> str:
+        """The setting naming the variable an output is stored as: `as` for the first."""
+        return "as" if self.outputs and self.outputs[0].name == output else f"{output}_as"
 
     def output(self, name: str) -> Port | None:
         """The output port called `name`, or None."""

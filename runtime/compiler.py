@@ -308,24 +308,31 @@ class Compiler:
         graph = _Graph(self, a, where)
         steps: dict[str, Step] = {}
         order = graph.order()
-        all_vars = set(scope_names) | {e.settings.get("as") for e in a.events.values()
-                                       if e.settings.get("as")}
-        values.all_names = all_vars
+        variables = {eid: self._variables(e) for eid, e in a.events.items()}
+        values.all_names = set(scope_names).union(*variables.values())
+        bodies = graph.bodies(order)
         defined_after: dict[str, set[str]] = {}
         dominators_after: dict[str, set[str]] = {}
         writes = False
+
+        def edge(p: str, eid: str) -> set[str]:
+            # After a loop's `done`, its item and index are gone.
+            if p in bodies and a.events[p].next.get("done") == eid:
+                return defined_after[p] - variables[p]
+            return defined_after[p]
+
         for eid in order:
             event = a.events[eid]
             preds = graph.preds[eid]
             if preds:
-                defined = set.intersection(*(defined_after[p] for p in preds))
+                defined = set.intersection(*(edge(p, eid) for p in preds))
                 dominators = set.intersection(*(dominators_after[p] for p in preds))
             else:
                 defined, dominators = set(scope_names), set()
             kind = self.kinds.get(event.kind)
-            step = self._compile_event(a, event, kind, defined, dominators, values)
-            target = event.settings.get("as")
-            defined_after[eid] = defined | ({target} if target and kind and kind.outputs else set())
+            inside = {loop for loop, body in bodies.items() if eid in body}
+            step = self._compile_event(a, event, kind, defined, dominators, values, bodies, inside)
+            defined_after[eid] = defined | variables[eid]
             dominators_after[eid] = dominators | {eid}
             if step is not None:
                 steps[eid] = step
@@ -333,7 +340,7 @@ class Compiler:
         for eid, step in steps.items():
             step.next = {port: steps.get(target) if target else None
                          for port, target in a.events[eid].next.items()}
-        exits = graph.exits(defined_after)
+        exits = graph.exits(defined_after, set().union(*bodies.values()))
         response_names = set.intersection(*exits) if exits else set(scope_names)
         response = values.compile(a.response_value, f"{where}.response.value", response_names,
                                   context="at the end of every path that sets no Response")
@@ -344,13 +351,24 @@ class Compiler:
         return ActionPlan(a, tuple(loaders), steps.get(a.start) if a.start else None, steps,
                           response or constant(None), int(a.response_status or 200), writes)
 
+    def _variables(self, event: Event) -> set[str]:
+        """The variables an event defines (its outputs named by `as` and `<output>_as`)."""
+        kind = self.kinds.get(event.kind)
+        if kind is None:
+            return set()
+        names = (event.settings.get(kind.variable_setting(p.name)) for p in kind.outputs)
+        return {n for n in names if isinstance(n, str) and n}
+
     def _compile_event(self, a: Action, event: Event, kind: EventKind | None, defined: set[str],
-                       dominators: set[str], values: _Values) -> Step | None:
+                       dominators: set[str], values: _Values, bodies: dict[str, set[str]],
+                       inside: set[str]) -> Step | None:
         where = f'actions["{a.name}"].events["{event.id}"]'
         if kind is None:
             self.problem(f"{where}.kind", f'unknown event kind "{event.kind}"'
                          + _did_you_mean(event.kind, list(self.kinds)))
             return None
+        if kind.breaks and not inside:
+            self.problem(where, f"{kind.name} only works inside a loop's each branch")
         settings = dict(event.settings)
         if event.version > kind.version:
             self.problem(f"{where}.version", f"made by a newer Actiongraph ({kind.name} version "
@@ -380,6 +398,14 @@ class Compiler:
                 if model is None:
                     self.problem(sw, f'unknown model "{raw}"'
                                  + _did_you_mean(raw, [m.name for m in self.project.models]))
+                static[s.name] = raw
+            elif s.kind == "action":
+                called = self.project.action(raw or "")
+                if called is None:
+                    self.problem(sw, f'unknown action "{raw}"'
+                                 + _did_you_mean(raw, [x.name for x in self.project.actions]))
+                elif called is a:
+                    self.problem(sw, "an action cannot call itself")
                 static[s.name] = raw
             elif s.kind == "variable":
                 if raw and not NAME_RE.match(str(raw)):
@@ -451,6 +477,9 @@ class Compiler:
                 elif wire.source not in dominators:
                     self.problem(ww, f'wired from event "{wire.source}", which does not run before '
                                      'this event on every path')
+                elif wire.source in bodies and wire.source not in inside:
+                    self.problem(ww, f'the item of loop "{wire.source}" is only there inside its '
+                                     'each branch')
                 elif not compatible(out.kind, port.kind):
                     self.problem(ww, f"a {out.kind} output cannot feed a {port.kind} input")
                 else:
@@ -469,9 +498,10 @@ class Compiler:
             if w.target == event.id and not kind.input(w.input):
                 self.problem(f"{where}.inputs.{w.input}", f'{kind.name} has no input "{w.input}"')
         outputs = [(p.name, f"#{event.id}.{p.name}") for p in kind.outputs]
-        target = settings.get("as")
-        if target and kind.outputs:
-            outputs.append((kind.outputs[0].name, target))
+        for p in kind.outputs:
+            target = settings.get(kind.variable_setting(p.name))
+            if isinstance(target, str) and target:
+                outputs.append((p.name, target))
         label = f"{kind.name} event {event.id}" + (f" ({event.description})"
                                                    if event.description else "")
         return Step(event.id, kind, tuple(inputs), static, tuple(dynamic), tuple(outputs),
@@ -635,7 +665,33 @@ class _Graph:
             return []
         return order
 
-    def exits(self, defined_after: dict[str, set[str]]) -> list[set[str]]:
+    def bodies(self, order: list[str]) -> dict[str, set[str]]:
+        """For each loop, the events of its `each` branch; each may be entered only from there."""
+        a = self.action
+        result: dict[str, set[str]] = {}
+        for eid in order:
+            kind = self.compiler.kinds.get(a.events[eid].kind)
+            if kind is None or not kind.loops:
+                continue
+            body: set[str] = set()
+            stack = [a.events[eid].next.get("each")]
+            while stack:
+                node = stack.pop()
+                if node is None or node in body or node not in a.events:
+                    continue
+                body.add(node)
+                stack.extend(a.events[node].next.values())
+            for node in sorted(body):
+                outside = [p for p in self.preds[node] if p not in body and p != eid]
+                if outside:
+                    self.compiler.problem(
+                        f'{self.where}.events["{node}"]',
+                        f'is inside the each branch of loop "{eid}" but also follows "{outside[0]}" '
+                        "outside it; an each branch ends where its flow ends")
+            result[eid] = body
+        return result
+
+    def exits(self, defined_after: dict[str, set[str]], in_loops: set[str]) -> list[set[str]]:
         """What is defined at each place the run can end, except after a Response event."""
         a = self.action
         if a.start is None:
@@ -647,8 +703,11 @@ class _Graph:
             before = all(responded[p] for p in preds) if preds else False
             responded[eid] = before or a.events[eid].kind == "response"
             kind = self.compiler.kinds.get(a.events[eid].kind)
-            ports = kind.flow_out if kind else ()
-            for port in ports:
+            if eid in in_loops or kind is None:
+                continue  # an each branch's end goes back to its loop
+            for port in kind.flow_out:
+                if port == "each" and kind.loops:
+                    continue
                 if not a.events[eid].next.get(port) and not responded[eid]:
                     result.append(defined_after[eid])
         return result

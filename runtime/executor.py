@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodes.kind import Flow
+from nodes.kind import BREAK, MAX_ITEMS, Each, Flow
 from runtime.compiler import ActionPlan, Step
 from runtime.errors import ActionError
 from runtime.store import Change, Store
@@ -44,7 +44,7 @@ class RunResult:
 class Context:
     """What events may use: the transaction, model fields, responding and typed errors."""
 
-    __slots__ = ("db", "step", "response", "logs", "action", "_fields")
+    __slots__ = ("db", "step", "response", "logs", "action", "runner", "_fields")
 
     def __init__(self, db, fields: dict[str, frozenset[str]], action: str = ""):
         self.db = db
@@ -52,7 +52,16 @@ class Context:
         self.response: tuple[Any, int] | None = None
         self.logs: list[tuple[str, str, str]] = []  # (event id, level, message)
         self.action = action
+        self.runner = None
         self._fields = fields
+
+    async def call_action(self, name: str, values: dict[str, Any]) -> Any:
+        """Run another action in this run's transaction; returns its response value."""
+        return await self.runner.call(name, values)
+
+    def service(self, name: str) -> Any:
+        """A service given to the run (e.g. "mail", "http", "settings"), or None."""
+        return self.runner.services.get(name) if self.runner else None
 
     def log(self, message: str, level: str = "info") -> None:
         """Write to the server log (and the run's trace), naming the action and event."""
@@ -75,13 +84,20 @@ class Context:
         return ActionError(message, status=status)
 
 
+MAX_CALL_DEPTH = 8
+
+
 async def run_action(plan: ActionPlan, store: Store, inputs: dict[str, Any], *,
                      timeout: float = DEFAULT_TIMEOUT, trace: bool = False,
-                     dry_run: bool = False) -> RunResult:
-    """Run an action with the request's variables; raises ActionError (all writes undone)."""
+                     dry_run: bool = False, plans: dict[str, ActionPlan] | None = None,
+                     services: dict[str, Any] | None = None) -> RunResult:
+    """Run an action with the request's variables; raises ActionError (all writes undone).
+
+    `plans` are the project's other actions (for Call Action); `services` are what events
+    may reach besides the database (mail, HTTP client, settings)."""
     try:
         async with asyncio.timeout(timeout):
-            return await _run(plan, store, inputs, trace, dry_run)
+            return await _run(plan, store, inputs, trace, dry_run, plans or {}, services or {})
     except TimeoutError:
         raise ActionError(f'action "{plan.action.name}" took longer than {timeout:g} s and was '
                           "stopped; nothing it wrote was kept", status=504,
@@ -89,14 +105,67 @@ async def run_action(plan: ActionPlan, store: Store, inputs: dict[str, Any], *,
 
 
 async def _run(plan: ActionPlan, store: Store, inputs: dict[str, Any], trace: bool,
-               dry_run: bool) -> RunResult:
-    scope = dict(inputs)
+               dry_run: bool, plans: dict[str, ActionPlan], services: dict[str, Any]) -> RunResult:
     steps: list[StepTrace] | None = [] if trace else None
     async with store.transaction(writes=plan.writes) as tx:
-        ctx = Context(tx, store.fields, plan.action.name)
+        runner = _Runner(tx, store, steps, plans, services)
+        value, status = await runner.action(plan, inputs)
+        changes = list(tx.changes)
+        if dry_run:
+            await tx.rollback()
+    return RunResult(status, value, steps, changes)
+
+
+class _Runner:
+    """Runs plans inside one transaction: chains of steps, loops and called actions."""
+
+    def __init__(self, tx, store: Store, steps: list[StepTrace] | None,
+                 plans: dict[str, ActionPlan], services: dict[str, Any]):
+        self.tx = tx
+        self.store = store
+        self.steps = steps
+        self.plans = plans
+        self.services = services
+        self.depth = 0
+
+    async def action(self, plan: ActionPlan, inputs: dict[str, Any]) -> tuple[Any, int]:
+        """Load the globals, run the chain from the trigger, compute the response."""
+        scope = dict(inputs)
+        ctx = Context(self.tx, self.store.fields, plan.action.name)
+        ctx.runner = self
         for g in plan.globals:
-            scope[g.name] = await _load_global(g, tx, scope, plan)
-        step = plan.start
+            if g.name in inputs:
+                continue  # given by a Call Action
+            scope[g.name] = await _load_global(g, self.tx, scope, plan)
+        await self.chain(plan, plan.start, scope, ctx)
+        if ctx.response is not None:
+            return ctx.response
+        return plan.response(scope), plan.status
+
+    async def call(self, name: str, values: dict[str, Any]) -> Any:
+        """Run another action of the project in this transaction; its response value."""
+        plan = self.plans.get(name)
+        if plan is None:
+            raise ActionError(f'unknown action "{name}"', status=500)
+        if self.depth >= MAX_CALL_DEPTH:
+            raise ActionError(f"actions call each other more than {MAX_CALL_DEPTH} deep", status=500)
+        known = {g.name for g in plan.globals}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ActionError(f'action "{name}" has no variable "{unknown[0]}" '
+                              f'(its variables: {", ".join(sorted(known)) or "none"})', status=500)
+        self.depth += 1
+        try:
+            inputs = {"path": {}, "query": {}, "header": {}, "body": {}, **values}
+            value, _status = await self.action(plan, inputs)
+        finally:
+            self.depth -= 1
+        return value
+
+    async def chain(self, plan: ActionPlan, step: Step | None, scope: dict, ctx: Context) -> bool:
+        """Run steps until the flow ends; True when a Break left the enclosing loop."""
+        tx, steps = self.tx, self.steps
+        trace = steps is not None
         while step is not None:
             ctx.step = step
             started = time.perf_counter() if trace else 0.0
@@ -122,23 +191,44 @@ async def _run(plan: ActionPlan, store: Store, inputs: dict[str, Any], trace: bo
                 error.trace = steps
                 raise error from e
             port = "next"
-            if type(out) is Flow:
+            kind_of = type(out)
+            if kind_of is Flow:
                 port, out = out.port, out.outputs
+            if kind_of is Each:
+                if trace:
+                    steps.append(StepTrace(step.id, step.kind.id, ins, {"count": len(out.items)},
+                                           "each", _ms(started)))
+                await self.each(plan, step, out.items, scope, ctx)
+                step = step.next.get("done")
+                continue
             if out:
                 for output, slot in step.outputs:
                     scope[slot] = out.get(output)
             if trace:
                 steps.append(StepTrace(step.id, step.kind.id, ins, out, port, _ms(started),
                                        changes=tx.changes[mark:]))
+            if port == BREAK.port and step.kind.flow_out == ():
+                return True
             step = step.next.get(port)
-        if ctx.response is not None:
-            value, status = ctx.response
-        else:
-            value, status = plan.response(scope), plan.status
-        changes = list(tx.changes)
-        if dry_run:
-            await tx.rollback()
-    return RunResult(status, value, steps, changes)
+        return False
+
+    async def each(self, plan: ActionPlan, step: Step, items, scope: dict, ctx: Context) -> None:
+        """Run a loop's `each` branch once per item, with the item and index in scope."""
+        if not isinstance(items, (list, tuple)):
+            error = ActionError(f"expected a list to loop over, got {type(items).__name__}")
+            _locate(error, step, plan)
+            raise error
+        if len(items) > MAX_ITEMS:
+            error = ActionError(f"a loop runs at most {MAX_ITEMS} times; got {len(items)} items")
+            _locate(error, step, plan)
+            raise error
+        body = step.next.get("each")
+        for index, item in enumerate(items):
+            values = {"item": item, "index": index}
+            for output, slot in step.outputs:
+                scope[slot] = values.get(output)
+            if body is not None and await self.chain(plan, body, scope, ctx):
+                break
 
 
 async def _load_global(g, tx, scope: dict, plan: ActionPlan) -> Any:

@@ -104,6 +104,7 @@ class ServerState:
     compiled: CompiledProject
     timeout: float = DEFAULT_TIMEOUT
     trace: bool = False
+    services: dict[str, Any] = field(default_factory=dict)  # mail, http, settings for events
     listeners: list[Callable[[RequestRecord], None]] = field(default_factory=list)
 
     def swap(self, compiled: CompiledProject) -> None:
@@ -175,7 +176,8 @@ async def _handle(request: web.Request, state: ServerState, record: RequestRecor
         return error_response(501, f'endpoint "{endpoint.name}" does not trigger an action yet')
     try:
         result = await run_action(route.plan.action, state.store, inputs,
-                                  timeout=state.timeout, trace=state.trace)
+                                  timeout=state.timeout, trace=state.trace,
+                                  plans=state.compiled.actions, services=state.services)
     except ActionError as e:
         record.error = e.message
         return error_response(e.status, e.message, action=e.action, event=e.event,
