@@ -7,6 +7,7 @@ from nodes import (
     condition,
     create,
     delete,
+    login,
     loop,
     query,
     response,
@@ -25,6 +26,7 @@ BUILTIN: tuple[EventKind, ...] = (
     loop.EVENT,
     break_loop.EVENT,
     call_action.EVENT,
+    login.EVENT,
 )
 
 

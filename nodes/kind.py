@@ -18,6 +18,7 @@ SETTING_KINDS = (
     "boolean",
     "choice",
     "action",     # the name of another action of the project
+    "auth_profile",  # the name of one of the project's auth profiles
 )
 
 # Kinds of data ports; a wire is accepted when the kinds are compatible.

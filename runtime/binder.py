@@ -68,7 +68,7 @@ class Binder:
                 errors.append(FieldError(f"body.{key}", f"unknown field (expected: {expected})"))
             if errors:
                 raise ValidationError(errors, status=422)
-        return {"path": path, "query": query, "header": header, "body": body}
+        return {"path": path, "query": query, "header": header, "body": body, "auth": {}}
 
     async def _read_body(self, request: web.Request) -> dict[str, Any]:
         ctype = request.content_type

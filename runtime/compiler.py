@@ -29,7 +29,7 @@ from runtime.project import (
 )
 from runtime.where import compile_where, describe, field_kinds
 
-NAMESPACES = LOCATIONS  # path, query, header, body: the endpoint's variables
+NAMESPACES = LOCATIONS + ("auth",)  # the endpoint's variables, and auth.user when logged in
 RESERVED = set(NAMESPACES) | {"id", "created_at"}
 
 Evaluator = Callable[[dict], Any]
@@ -107,6 +107,7 @@ class CompiledProject:
     revision: int
     actions: dict[str, ActionPlan]
     endpoints: list[EndpointPlan]
+    auth_rules: dict[str, Evaluator] = field(default_factory=dict)
 
 
 def compile_project(project: Project, revision: int = 1,
@@ -169,7 +170,34 @@ class Compiler:
                                  f'endpoint "{a.trigger.endpoint}" already triggers action "{other}"')
                 by_endpoint.setdefault(a.trigger.endpoint, plan)
         endpoints = [EndpointPlan(e, by_endpoint.get(e.name)) for e in p.endpoints]
-        return CompiledProject(p, revision, actions, endpoints)
+        return CompiledProject(p, revision, actions, endpoints, self._auth_profiles())
+
+    def _auth_profiles(self) -> dict[str, Evaluator]:
+        """Check the auth profiles; compile their rules (which see `user`)."""
+        rules = {}
+        values = _Values(self, {})
+        values.all_names = {"user"}
+        seen = set()
+        for profile in self.project.settings.auth_profiles:
+            where = f'settings.auth_profiles["{profile.name}"]'
+            if profile.name in seen:
+                self.problem(where, f'two auth profiles are called "{profile.name}"')
+            seen.add(profile.name)
+            model = self.project.model(profile.model)
+            if model is None:
+                self.problem(f"{where}.model", f'unknown model "{profile.model}"')
+            else:
+                for key in ("identifier", "password"):
+                    name = getattr(profile, key)
+                    if not model.field(name):
+                        self.problem(f"{where}.{key}", f'{model.name} has no field "{name}"')
+            if profile.rule:
+                rule = profile.rule if profile.rule.startswith("=") else "=" + profile.rule
+                evaluator = values.compile(rule, f"{where}.rule", {"user"},
+                                           context="in a rule (only user is there)")
+                if evaluator is not None:
+                    rules[profile.name] = evaluator
+        return rules
 
     def _unique(self, items, where: str, what: str) -> None:
         seen = set()
@@ -213,6 +241,9 @@ class Compiler:
             self.problem(f"{where}.method", f'unknown method "{e.method}" (one of {", ".join(METHODS)})')
         if not e.path.startswith("/"):
             self.problem(f"{where}.path", 'a path starts with "/", e.g. /v1/posts/{id}')
+        if e.auth and not self.project.settings.auth_profile(e.auth):
+            self.problem(f"{where}.auth", f'unknown auth profile "{e.auth}"' + _did_you_mean(
+                e.auth, [p.name for p in self.project.settings.auth_profiles]))
         in_path = path_variables(e.path)
         for name in in_path:
             if not NAME_RE.match(name):
@@ -276,7 +307,8 @@ class Compiler:
             self.problem(f"{where}.trigger.type", f'unknown trigger "{t.type}"')
 
         fields_of = {loc: {v.name for v in endpoint.variables if v.location == loc}
-                     for loc in NAMESPACES} if endpoint else {loc: set() for loc in NAMESPACES}
+                     for loc in LOCATIONS} if endpoint else {loc: set() for loc in LOCATIONS}
+        fields_of["auth"] = {"user"} if endpoint and endpoint.auth else set()
         scope_names: set[str] = set(NAMESPACES)
         values = _Values(self, fields_of)
 
@@ -398,6 +430,11 @@ class Compiler:
                 if model is None:
                     self.problem(sw, f'unknown model "{raw}"'
                                  + _did_you_mean(raw, [m.name for m in self.project.models]))
+                static[s.name] = raw
+            elif s.kind == "auth_profile":
+                if not self.project.settings.auth_profile(raw or ""):
+                    self.problem(sw, f'unknown auth profile "{raw}"' + _did_you_mean(
+                        raw, [x.name for x in self.project.settings.auth_profiles]))
                 static[s.name] = raw
             elif s.kind == "action":
                 called = self.project.action(raw or "")

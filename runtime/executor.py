@@ -156,7 +156,7 @@ class _Runner:
                               f'(its variables: {", ".join(sorted(known)) or "none"})', status=500)
         self.depth += 1
         try:
-            inputs = {"path": {}, "query": {}, "header": {}, "body": {}, **values}
+            inputs = {"path": {}, "query": {}, "header": {}, "body": {}, "auth": {}, **values}
             value, _status = await self.action(plan, inputs)
         finally:
             self.depth -= 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -171,13 +172,57 @@ class Action:
 
 
 @dataclass
+class AuthProfile:
+    """Who may call an endpoint: a user of `model` with a valid token, passing `rule` if set."""
+
+    name: str
+    model: str = "Users"
+    identifier: str = "email"  # the field a user logs in with
+    password: str = "password"  # the field holding the password hash
+    lifetime: int = 3600  # seconds a token stays valid
+    rule: str | None = None  # e.g. "=user.role == 'admin'"; failing it answers 403
+
+
+@dataclass
+class MailSettings:
+    """The SMTP server Send Email uses when serving (the editor delivers to its Outbox)."""
+
+    host: str = "localhost"
+    port: int = 25
+    security: str = "none"  # none, starttls, tls
+    username: str = ""
+    password: str = ""
+    sender: str = "actiongraph@localhost"
+
+
+def new_secret() -> str:
+    """A fresh secret for signing this project's login tokens."""
+    return secrets.token_urlsafe(32)
+
+
+@dataclass
+class Settings:
+    """Project-wide settings: login tokens, auth profiles, mail, outgoing HTTP."""
+
+    secret: str = field(default_factory=new_secret)
+    auth_profiles: list[AuthProfile] = field(default_factory=list)
+    mail: MailSettings = field(default_factory=MailSettings)
+    allow_private_http: bool = False  # let HTTP Request reach link-local/metadata addresses
+
+    def auth_profile(self, name: str) -> AuthProfile | None:
+        """The auth profile called `name`, or None."""
+        return next((p for p in self.auth_profiles if p.name == name), None)
+
+
+@dataclass
 class Project:
-    """A whole back end: models, endpoints, actions."""
+    """A whole back end: models, endpoints, actions, settings."""
 
     name: str = "Untitled"
     models: list[Model] = field(default_factory=list)
     endpoints: list[Endpoint] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
+    settings: Settings = field(default_factory=Settings)
 
     # -- lookups -------------------------------------------------------------
     def model(self, name: str) -> Model | None:
@@ -246,8 +291,37 @@ def to_data(project: Project) -> dict[str, Any]:
         "models": [_model_data(m) for m in project.models],
         "endpoints": [_endpoint_data(e) for e in project.endpoints],
         "actions": [_action_data(a) for a in project.actions],
+        "settings": _settings_data(project.settings),
         "layout": layout,
     }
+
+
+def _settings_data(s: Settings) -> dict:
+    m = s.mail
+    return {
+        "secret": s.secret,
+        "auth_profiles": [
+            {"name": p.name, "model": p.model, "identifier": p.identifier, "password": p.password,
+             "lifetime": p.lifetime, "rule": p.rule}
+            for p in s.auth_profiles
+        ],
+        "mail": {"host": m.host, "port": m.port, "security": m.security, "username": m.username,
+                 "password": m.password, "sender": m.sender},
+        "allow_private_http": s.allow_private_http,
+    }
+
+
+def _settings_from(data: dict) -> Settings:
+    mail = data.get("mail") or {}
+    defaults = MailSettings()
+    return Settings(
+        secret=data.get("secret") or "",
+        auth_profiles=[AuthProfile(**{k: v for k, v in p.items()})
+                       for p in data.get("auth_profiles") or []],
+        mail=MailSettings(**{k: mail.get(k, getattr(defaults, k)) for k in
+                             ("host", "port", "security", "username", "password", "sender")}),
+        allow_private_http=bool(data.get("allow_private_http", False)),
+    )
 
 
 def _num(x: float) -> float | int:
@@ -327,7 +401,8 @@ def _action_data(a: Action) -> dict:
 
 def from_data(data: dict[str, Any]) -> Project:
     """Build a Project from data that has passed the JSON Schema."""
-    project = Project(name=data.get("name", "Untitled"))
+    project = Project(name=data.get("name", "Untitled"),
+                      settings=_settings_from(data.get("settings") or {}))
     for md in data.get("models", []):
         project.models.append(Model(
             name=md["name"], id=md.get("id", ""),

@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from runtime.auth import AuthService
 from runtime.binder import MAX_BODY_KEY, Binder
 from runtime.compiler import CompiledProject, EndpointPlan, compile_project
 from runtime.errors import ActionError, StaleRevision, ValidationError
@@ -111,6 +112,8 @@ class ServerState:
         """Serve a new revision from the next request on (one assignment, no restart)."""
         table = EndpointTable.build(compiled)
         self.store.use(compiled.project)
+        self.services = {**self.services,
+                         "auth": AuthService.for_project(compiled.project, compiled.auth_rules)}
         self.compiled, self.table = compiled, table
 
     async def deploy(self, project: Project, revision: int, allow_data_loss: bool = False) -> None:
@@ -166,6 +169,13 @@ async def _handle(request: web.Request, state: ServerState, record: RequestRecor
         return response
     endpoint = route.plan.endpoint
     record.endpoint = endpoint.name
+    auth = {}
+    if endpoint.auth:  # who is asking comes before what they ask: 401/403 before 4xx input
+        try:
+            auth = {"user": await _logged_in(request, state, endpoint.auth)}
+        except ActionError as e:
+            record.error = e.message
+            return error_response(e.status, e.message)
     try:
         inputs = await route.binder.bind(request, params)
     except ValidationError as e:
@@ -174,6 +184,7 @@ async def _handle(request: web.Request, state: ServerState, record: RequestRecor
                               fields=[{"field": f.field, "message": f.message} for f in e.errors])
     if route.plan.action is None:
         return error_response(501, f'endpoint "{endpoint.name}" does not trigger an action yet')
+    inputs["auth"] = auth
     try:
         result = await run_action(route.plan.action, state.store, inputs,
                                   timeout=state.timeout, trace=state.trace,
@@ -189,12 +200,28 @@ async def _handle(request: web.Request, state: ServerState, record: RequestRecor
     return web.Response(status=result.status, text=text, content_type=content_type)
 
 
+async def _logged_in(request: web.Request, state: ServerState, profile_name: str) -> dict:
+    """The user of the request's token for an auth profile (401/403 as ActionError)."""
+    auth: AuthService = state.services["auth"]
+    user_id = auth.user_id(profile_name, request.headers.get("Authorization"))
+    profile = auth.profiles[profile_name]
+    async with state.store.transaction(writes=False) as tx:
+        rows = await tx.select(profile.model, tx.by_id(profile.model, user_id), limit=1)
+    if not rows:
+        raise ActionError("the user of this login token no longer exists", status=401)
+    user = {k: v for k, v in rows[0].items() if k != profile.password}
+    auth.check_rule(profile_name, user)
+    return user
+
+
 def create_app(compiled: CompiledProject, store: Store, *, timeout: float = DEFAULT_TIMEOUT,
                max_body: int = MAX_BODY) -> web.Application:
     """The aiohttp application serving a compiled project (store already opened)."""
     app = web.Application(client_max_size=max_body)
     app[MAX_BODY_KEY] = max_body
-    app[STATE] = ServerState(store, EndpointTable.build(compiled), compiled, timeout)
+    state = ServerState(store, EndpointTable.build(compiled), compiled, timeout)
+    state.swap(compiled)
+    app[STATE] = state
     app.router.add_route("*", "/{tail:.*}", dispatch)
 
     async def close_store(app: web.Application):

@@ -205,6 +205,10 @@ class Transaction:
         """A where clause matching one record by its id."""
         return self.table(model).c.id == record_id
 
+    def by_field(self, model: str, field_name: str, value: Any):
+        """A where clause matching records whose field equals a value."""
+        return self.table(model).c[field_name] == value
+
     def values(self, model: str, values: dict[str, Any], partial: bool) -> dict[str, Any]:
         """Check and convert values for a model's fields; apply defaults on insert."""
         spec = self.store.models[model]
