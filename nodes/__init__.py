@@ -6,12 +6,22 @@ from nodes import (
     call_action,
     condition,
     create,
+    csv_data,
+    date,
     delete,
+    hash_password,
+    json_data,
+    log,
     login,
     loop,
+    math,
     query,
+    raise_error,
     response,
+    send_email,
+    text,
     update,
+    verify_password,
 )
 from nodes.kind import EventKind
 
@@ -27,6 +37,16 @@ BUILTIN: tuple[EventKind, ...] = (
     break_loop.EVENT,
     call_action.EVENT,
     login.EVENT,
+    send_email.EVENT,
+    math.EVENT,
+    text.EVENT,
+    date.EVENT,
+    json_data.EVENT,
+    csv_data.EVENT,
+    log.EVENT,
+    raise_error.EVENT,
+    hash_password.EVENT,
+    verify_password.EVENT,
 )
 
 

@@ -11,6 +11,7 @@ from typing import Any
 from nodes.kind import BREAK, MAX_ITEMS, Each, Flow
 from runtime.compiler import ActionPlan, Step
 from runtime.errors import ActionError
+from runtime.mail import Mail, MailError
 from runtime.store import Change, Store
 
 DEFAULT_TIMEOUT = 5.0
@@ -39,12 +40,17 @@ class RunResult:
     value: Any
     trace: list[StepTrace] | None = None
     changes: list[Change] = field(default_factory=list)
+    mails: list[Mail] = field(default_factory=list)
 
 
 class Context:
     """What events may use: the transaction, model fields, responding and typed errors."""
 
     __slots__ = ("db", "step", "response", "logs", "action", "runner", "_fields")
+
+    def send_mail(self, **fields: Any) -> None:
+        """Queue a mail (to, cc, subject, text, html); it is sent after the commit."""
+        self.runner.mails.append(Mail(**fields))
 
     def __init__(self, db, fields: dict[str, frozenset[str]], action: str = ""):
         self.db = db
@@ -113,7 +119,16 @@ async def _run(plan: ActionPlan, store: Store, inputs: dict[str, Any], trace: bo
         changes = list(tx.changes)
         if dry_run:
             await tx.rollback()
-    return RunResult(status, value, steps, changes)
+    mailer = services.get("mail")
+    if mailer is not None and not dry_run:
+        for mail in runner.mails:  # only after the commit: a failed run sends nothing
+            try:
+                await mailer.send(mail)
+            except MailError as e:
+                raise ActionError(f"the action's changes were saved, but the mail to "
+                                  f"{', '.join(mail.to)} could not be sent: {e}", status=502,
+                                  action=plan.action.name) from None
+    return RunResult(status, value, steps, changes, runner.mails)
 
 
 class _Runner:
@@ -127,6 +142,7 @@ class _Runner:
         self.plans = plans
         self.services = services
         self.depth = 0
+        self.mails: list[Mail] = []
 
     async def action(self, plan: ActionPlan, inputs: dict[str, Any]) -> tuple[Any, int]:
         """Load the globals, run the chain from the trigger, compute the response."""

@@ -16,6 +16,7 @@ from runtime.binder import MAX_BODY_KEY, Binder
 from runtime.compiler import CompiledProject, EndpointPlan, compile_project
 from runtime.errors import ActionError, StaleRevision, ValidationError
 from runtime.executor import DEFAULT_TIMEOUT, RunResult, run_action
+from runtime.mail import Outbox, SmtpMailer
 from runtime.project import Project
 from runtime.renderer import render, to_json
 from runtime.store import Store
@@ -114,6 +115,8 @@ class ServerState:
         self.store.use(compiled.project)
         self.services = {**self.services,
                          "auth": AuthService.for_project(compiled.project, compiled.auth_rules)}
+        if not isinstance(self.services.get("mail"), Outbox):  # the editor's Outbox stays
+            self.services["mail"] = SmtpMailer(compiled.project.settings.mail)
         self.compiled, self.table = compiled, table
 
     async def deploy(self, project: Project, revision: int, allow_data_loss: bool = False) -> None:

@@ -1,0 +1,59 @@
+"""Send Email: queue a message; it is sent once the action has succeeded."""
+
+from email.utils import parseaddr
+
+from nodes.kind import EventKind, Port, Setting
+
+
+def valid_address(address: str) -> bool:
+    """A plain check that text is one mail address."""
+    _name, addr = parseaddr(address)
+    return bool(addr) and addr.count("@") == 1 and "." in addr.split("@")[1] \
+        and " " not in addr and "," not in address
+
+
+def _addresses(value) -> list[str]:
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        return [a.strip() for a in value.split(",") if a.strip()]
+    if isinstance(value, (list, tuple)):
+        return [str(a).strip() for a in value if str(a).strip()]
+    return [str(value)]
+
+
+async def run(ctx, inputs, settings):
+    """Check the addresses and queue the message for after the commit."""
+    to, cc = _addresses(inputs.get("to")), _addresses(inputs.get("cc"))
+    if not to:
+        raise ctx.error("no recipient: `to` is empty", status=422)
+    for address in to + cc:
+        if not valid_address(address):
+            raise ctx.error(f'"{address}" is not a mail address', status=422)
+    subject = str(inputs.get("subject") or "")
+    ctx.send_mail(to=to, cc=cc, subject=subject, text=str(inputs.get("text") or ""),
+                  html=str(inputs.get("html") or ""))
+    return {"sent": {"to": to, "cc": cc, "subject": subject}}
+
+
+EVENT = EventKind(
+    id="send_email",
+    name="Send Email",
+    category="Messaging",
+    doc="Send a mail: `to` and `cc` (one address, several separated by commas, or a list), a "
+        "subject, and a text and/or HTML body, each a literal or an expression such as "
+        "=concat('Welcome, ', newUser.name). The mail leaves only after the whole action has "
+        "succeeded, so a failed run sends nothing. Headless `serve` sends through the SMTP "
+        "server in the project settings; in the editor mails go to the Outbox.",
+    run=run,
+    inputs=(
+        Port("to", "Any", "Recipient address(es).", required=True),
+        Port("cc", "Any", "Copy address(es)."),
+        Port("subject", "Text", "The subject line.", required=True),
+        Port("text", "Text", "The plain-text body."),
+        Port("html", "Text", "The HTML body (optional)."),
+    ),
+    outputs=(Port("sent", "Record", "What was queued: to, cc, subject."),),
+    settings=(Setting("as", "variable", "Store what was queued in this variable.", default=""),),
+    summary=lambda s: f"to {s.get('to')!s:.28}",
+)
