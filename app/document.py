@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -20,7 +21,7 @@ class Edit(QUndoCommand):
 
     Edits with the same `merge_key` pushed in a row merge into one (typing in a field)."""
 
-    def __init__(self, document: "Document", label: str, apply: Callable[[bool], None],
+    def __init__(self, document: Document, label: str, apply: Callable[[bool], None],
                  merge_key: Any = None):
         super().__init__(label)
         self.document = document
@@ -63,7 +64,7 @@ class Document(QObject):
         self._problems: tuple[int, list[Problem]] | None = None
 
     @classmethod
-    def open(cls, path: str | Path) -> "Document":
+    def open(cls, path: str | Path) -> Document:
         """Load a project file (raises runtime.errors.ProjectError with located problems)."""
         return cls(load(path), Path(path))
 
