@@ -12,12 +12,12 @@ async def run(ctx, inputs, settings):
     identifier, password = inputs.get("identifier"), inputs.get("password")
     wrong = f"wrong {profile.identifier} or password"
     if not identifier or not password:
-        raise ctx.error(wrong, status=401)
+        raise ctx.error(wrong, status=401, exact=True)
     rows = await ctx.db.select(profile.model,
                                ctx.db.by_field(profile.model, profile.identifier, identifier),
                                limit=1)
     if not rows or not auth.verify(str(password), str(rows[0].get(profile.password) or "")):
-        raise ctx.error(wrong, status=401)
+        raise ctx.error(wrong, status=401, exact=True)
     user = {k: v for k, v in rows[0].items() if k != profile.password}
     return {"token": auth.issue(profile.name, user["id"]), "user": user}
 

@@ -10,7 +10,8 @@ async def run(ctx, inputs, settings):
     if not 400 <= status <= 599:
         raise ctx.error(f"status must be an error status from 400 to 599, got {status}")
     message = inputs.get("message")
-    raise ctx.error(message if isinstance(message, str) else FUNCTIONS["str"](message), status)
+    raise ctx.error(message if isinstance(message, str) else FUNCTIONS["str"](message), status,
+                    exact=True)
 
 
 EVENT = EventKind(

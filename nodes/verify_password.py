@@ -31,7 +31,7 @@ async def run(ctx, inputs, settings):
     """Output whether the password matches; answer 401 instead when `if_invalid` says so."""
     valid = await off_loop(_verify, inputs.get("hash"), inputs.get("password"))
     if not valid and settings.get("if_invalid", "401") == "401":
-        raise ctx.error("the password is not correct", 401)
+        raise ctx.error("the password is not correct", 401, exact=True)
     return {"valid": valid}
 
 

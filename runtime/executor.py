@@ -85,9 +85,12 @@ class Context:
         """Set the action's response value and status."""
         self.response = (value, status)
 
-    def error(self, message: str, status: int = 500) -> ActionError:
-        """An error for the running event (raise it)."""
-        return ActionError(message, status=status)
+    def error(self, message: str, status: int = 500, exact: bool = False) -> ActionError:
+        """An error for the running event (raise it); `exact` keeps the message for clients
+        as it is, without the event's name in front (the event is still named in the body)."""
+        error = ActionError(message, status=status)
+        error.exact = exact
+        return error
 
 
 MAX_CALL_DEPTH = 8
@@ -263,7 +266,7 @@ def _locate(error: ActionError, step: Step, plan: ActionPlan) -> None:
     error.event = error.event or step.id
     error.kind = error.kind or step.kind.id
     error.action = error.action or plan.action.name
-    if not error.message.startswith(step.label):
+    if not getattr(error, "exact", False) and not error.message.startswith(step.label):
         error.message = f"{step.label}: {error.message}"
 
 

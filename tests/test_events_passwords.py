@@ -127,7 +127,7 @@ async def test_sign_up_then_log_in_over_http(serve):
         status, body, _ = await s.call("POST", "/v1/login", json={"email": email,
                                                                   "password": password})
         assert status == 401 and body["event"] == "n2"
-        assert body["error"] == "Verify Password event n2: the password is not correct"
+        assert body["error"] == "the password is not correct" and body["event"] == "n2"
 
     status, body, _ = await s.call("POST", "/v1/signup", json={"email": "c@x.org", "password": ""})
     assert status == 422 and body["error"] == "Hash Password event n1: password is empty"
