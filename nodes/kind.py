@@ -86,6 +86,7 @@ class EventKind:
     writes: bool = False  # whether it may write to the database (takes the write lock at start)
     loops: bool = False  # returns Each: runs its `each` branch per item, then leaves by `done`
     breaks: bool = False  # returns BREAK: only allowed inside a loop's `each` branch
+    fail_port: str | None = None  # a flow port that, left unwired, fails the run instead
     legacy_ids: tuple[str, ...] = ()
     summary: Callable[[dict[str, Any]], str] | None = None  # the node's face, e.g. "-> Shoes"
     upgrade: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None  # old settings -> new

@@ -743,8 +743,8 @@ class _Graph:
             if eid in in_loops or kind is None:
                 continue  # an each branch's end goes back to its loop
             for port in kind.flow_out:
-                if port == "each" and kind.loops:
-                    continue
+                if port == "each" and kind.loops or port == kind.fail_port:
+                    continue  # an empty each branch returns; an unwired fail port fails
                 if not a.events[eid].next.get(port) and not responded[eid]:
                     result.append(defined_after[eid])
         return result

@@ -228,7 +228,14 @@ class _Runner:
                                        changes=tx.changes[mark:]))
             if port == BREAK.port and step.kind.flow_out == ():
                 return True
-            step = step.next.get(port)
+            following = step.next.get(port)
+            if following is None and port == step.kind.fail_port:
+                message = (out or {}).get("error") or "failed"
+                error = ActionError(str(message), status=502)
+                _locate(error, step, plan)
+                error.trace = steps
+                raise error
+            step = following
         return False
 
     async def each(self, plan: ActionPlan, step: Step, items, scope: dict, ctx: Context) -> None:

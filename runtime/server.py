@@ -16,6 +16,7 @@ from runtime.binder import MAX_BODY_KEY, Binder
 from runtime.compiler import CompiledProject, EndpointPlan, compile_project
 from runtime.errors import ActionError, StaleRevision, ValidationError
 from runtime.executor import DEFAULT_TIMEOUT, RunResult, run_action
+from runtime.http import HttpClient
 from runtime.mail import Outbox, SmtpMailer
 from runtime.project import Project
 from runtime.renderer import render, to_json
@@ -106,7 +107,8 @@ class ServerState:
     compiled: CompiledProject
     timeout: float = DEFAULT_TIMEOUT
     trace: bool = False
-    services: dict[str, Any] = field(default_factory=dict)  # mail, http, settings for events
+    services: dict[str, Any] = field(default_factory=dict)  # mail, http, auth for events
+    retired: list[Any] = field(default_factory=list)  # clients to close when the server stops
     listeners: list[Callable[[RequestRecord], None]] = field(default_factory=list)
 
     def swap(self, compiled: CompiledProject) -> None:
@@ -117,6 +119,12 @@ class ServerState:
                          "auth": AuthService.for_project(compiled.project, compiled.auth_rules)}
         if not isinstance(self.services.get("mail"), Outbox):  # the editor's Outbox stays
             self.services["mail"] = SmtpMailer(compiled.project.settings.mail)
+        allow = compiled.project.settings.allow_private_http
+        http = self.services.get("http")
+        if http is None or http.allow_private != allow:
+            self.services["http"] = HttpClient(allow)
+            if http is not None:
+                self.retired.append(http)
         self.compiled, self.table = compiled, table
 
     async def deploy(self, project: Project, revision: int, allow_data_loss: bool = False) -> None:
@@ -229,7 +237,11 @@ def create_app(compiled: CompiledProject, store: Store, *, timeout: float = DEFA
 
     async def close_store(app: web.Application):
         yield
-        await app[STATE].store.close()
+        state = app[STATE]
+        for client in [state.services.get("http"), *state.retired]:
+            if client is not None:
+                await client.close()
+        await state.store.close()
 
     app.cleanup_ctx.append(close_store)
     return app
