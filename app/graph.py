@@ -1,0 +1,1238 @@
+"""The action graph: a runtime Action shown in NodeGraphQt, each user edit an undo command.
+
+The runtime model is the truth. User gestures in the scene (add, move, connect, delete, paste)
+become `document.edit(...)` commands that change the Action; `refresh` then brings the scene in
+line with the Action, so undo and redo need no scene bookkeeping of their own. NodeGraphQt's
+own undo stack is never used for the model.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from NodeGraphQt import NodeGraph
+from NodeGraphQt.base.commands import PortConnectedCmd, PortDisconnectedCmd
+from NodeGraphQt.constants import PortTypeEnum
+from NodeGraphQt.widgets.viewer import NodeViewer
+from PySide6.QtCore import QEvent, QLineF, QMimeData, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QCursor, QKeySequence, QPainter, QPen
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMenu,
+    QSplitter,
+    QToolTip,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.nodeclasses import (
+    FLOW_IN,
+    TRIGGER_OUT,
+    EventNodeItem,
+    GraphNode,
+    LeanPipe,
+    LeanPort,
+    TriggerNode,
+    flow_port,
+    is_flow,
+    node_class,
+    theme,
+    unknown_class,
+    use_theme,
+)
+from app.palette import KIND_MIME, KindPicker, Palette, unique_kinds
+from app.properties import PropertiesPanel, trigger_summary
+from nodes import catalogue
+from nodes.kind import EventKind, compatible
+from runtime.project import (
+    TRIGGER_NODE,
+    Action,
+    Event,
+    Project,
+    Wire,
+    from_data,
+    to_data,
+)
+
+EVENTS_MIME = "application/x-actiongraph-events"
+GAP = (70.0, 36.0)  # space between columns and rows of a tidy layout
+GRID = 40  # scene units between background grid lines (every fifth is stronger)
+_clipboard: list[str] = []  # the last copy, for when the system clipboard is not there
+
+
+class Refused(Exception):
+    """A wiring the graph does not accept; the message says why."""
+
+
+@dataclass(frozen=True)
+class Link:
+    """A connection in the scene, by event ids and NodeGraphQt port names (flow ones prefixed)."""
+
+    source: str
+    output: str
+    target: str
+    input: str
+
+    @property
+    def flow(self) -> bool:
+        """Whether this is a flow link (else a data wire)."""
+        return is_flow(self.output)
+
+
+# -- the graph part of an Action, saved and put back by undo -------------------------------------
+
+def _snapshot(action: Action) -> tuple:
+    events = [(e, e.kind, e.version, e.description, copy.deepcopy(e.settings), dict(e.next))
+              for e in action.events.values()]
+    wires = [Wire(w.source, w.output, w.target, w.input) for w in action.wires]
+    return action.start, events, wires, dict(action.positions)
+
+
+def _restore(action: Action, snapshot: tuple) -> None:
+    # the same Event objects come back, so panels that hold one stay valid across undo
+    start, events, wires, positions = snapshot
+    action.start = start
+    action.events.clear()
+    for event, kind, version, description, settings, next_ in events:
+        event.kind, event.version, event.description = kind, version, description
+        event.settings = copy.deepcopy(settings)
+        event.next = dict(next_)
+        action.events[event.id] = event
+    action.wires[:] = [Wire(w.source, w.output, w.target, w.input) for w in wires]
+    action.positions.clear()
+    action.positions.update(positions)
+
+
+def next_event_id(action: Action, taken: Iterable[str] = ()) -> str:
+    """A fresh event id: one more than the highest `n<number>` in use."""
+    numbers = [int(k[1:]) for k in (*action.events, *taken) if re.fullmatch(r"n\d+", k)]
+    return f"n{max(numbers, default=0) + 1}"
+
+
+def successors(action: Action, node: str) -> list[str]:
+    """The events a node's flow ports lead to (the trigger leads to `start`)."""
+    if node == TRIGGER_NODE:
+        return [action.start] if action.start in action.events else []
+    event = action.events.get(node)
+    return [t for t in event.next.values() if t in action.events] if event else []
+
+
+def reaches(action: Action, source: str, target: str) -> bool:
+    """Whether the flow can go from `source` to `target` (a node reaches itself)."""
+    seen, stack = set(), [source]
+    while stack:
+        node = stack.pop()
+        if node == target:
+            return True
+        if node not in seen:
+            seen.add(node)
+            stack.extend(successors(action, node))
+    return False
+
+
+def _closure(action: Action, start: str, forward: bool) -> set[str]:
+    """`start` and every node after it (forward) or before it (backward) in the flow."""
+    if forward:
+        step = lambda n: successors(action, n)  # noqa: E731
+    else:
+        preds: dict[str, list[str]] = {}
+        for node in (TRIGGER_NODE, *action.events):
+            for t in successors(action, node):
+                preds.setdefault(t, []).append(node)
+        step = lambda n: preds.get(n, [])  # noqa: E731
+    seen, stack = set(), [start]
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(step(node))
+    return seen
+
+
+def layered_layout(action: Action, sizes: dict[str, tuple[float, float]],
+                   nodes: Iterable[str] | None = None,
+                   origin: tuple[float, float] = (0.0, 0.0)) -> dict[str, tuple[float, float]]:
+    """Left-to-right layers: each node one column right of everything that leads or feeds it."""
+    order = list(nodes) if nodes is not None else [TRIGGER_NODE, *action.events]
+    members = set(order)
+    edges: dict[str, list[str]] = {n: [] for n in order}
+    for node in order:
+        edges[node] += [t for t in successors(action, node) if t in members]
+    for w in action.wires:
+        if w.source in members and w.target in members and w.source != w.target:
+            edges[w.source].append(w.target)
+    indegree = {n: 0 for n in order}
+    for node in order:
+        for t in edges[node]:
+            indegree[t] += 1
+    layer = {n: 0 for n in order}
+    ready = deque(n for n in order if indegree[n] == 0)
+    done: list[str] = []
+    placed: set[str] = set()
+    while len(done) < len(order):
+        if not ready:  # a cycle (a broken file): break it at the first node not placed yet
+            first = next(n for n in order if n not in placed)
+            indegree[first] = 0
+            ready.append(first)
+        node = ready.popleft()
+        if node in placed:
+            continue
+        done.append(node)
+        placed.add(node)
+        for t in edges[node]:
+            if t not in placed:
+                layer[t] = max(layer[t], layer[node] + 1)
+                indegree[t] -= 1
+                if indegree[t] == 0:
+                    ready.append(t)
+    columns: dict[int, list[str]] = {}
+    for node in done:
+        columns.setdefault(layer[node], []).append(node)
+    row: dict[str, float] = {}
+    preds: dict[str, list[str]] = {}
+    for node in order:
+        for t in edges[node]:
+            preds.setdefault(t, []).append(node)
+    positions = {}
+    x = origin[0]
+    for index in sorted(columns):
+        column = columns[index]
+        # order a column by where its predecessors sit, which keeps most wires from crossing
+        column.sort(key=lambda n: sum(row[p] for p in preds.get(n, []) if p in row)
+                    / max(1, len([p for p in preds.get(n, []) if p in row])))
+        y = origin[1]
+        for i, node in enumerate(column):
+            row[node] = i
+            positions[node] = (x, y)
+            y += sizes.get(node, (160.0, 80.0))[1] + GAP[1]
+        x += max(sizes.get(n, (160.0, 80.0))[0] for n in column) + GAP[0]
+    return positions
+
+
+# -- the NodeGraphQt parts, told to hand user gestures to the ActionGraph -------------------------
+
+class _Viewer(NodeViewer):
+    """NodeGraphQt's view without its own undo actions, taking our drops, keys and menu."""
+
+    def __init__(self, owner: ActionGraph):
+        super().__init__(undo_stack=None)
+        self._owner = owner
+
+    def drawBackground(self, painter, rect):
+        # a quiet grid in the theme's colours (NodeGraphQt's major lines are harsh on light)
+        painter.fillRect(rect, QColor(*theme["background"]))
+        scale = self.transform().m11()
+        for step, color in ((GRID, theme["grid"]), (GRID * 5, theme["grid_major"])):
+            if step * scale < 10:
+                continue
+            painter.setPen(QPen(QColor(*color), 0))  # cosmetic: one pixel at any zoom
+            left = int(rect.left()) - int(rect.left()) % step
+            top = int(rect.top()) - int(rect.top()) % step
+            lines = [QLineF(x, rect.top(), x, rect.bottom())
+                     for x in range(left, int(rect.right()) + 1, step)]
+            lines += [QLineF(rect.left(), y, rect.right(), y)
+                      for y in range(top, int(rect.bottom()) + 1, step)]
+            painter.drawLines(lines)
+
+    def _update_scene(self):
+        # every zoom and pan ends here; zoomed out, smoothing a thousand wires costs most of a
+        # repaint and shows little, so only nearer views draw them smoothed (nodes always are)
+        super()._update_scene()
+        self.setRenderHint(QPainter.RenderHint.Antialiasing, self.transform().m11() >= 0.6)
+
+    def establish_connection(self, start_port, end_port):
+        pipe = LeanPipe()
+        self.scene().addItem(pipe)
+        pipe.set_connections(start_port, end_port)
+        pipe.style_from_ports()
+        pipe.draw_path(pipe.input_port, pipe.output_port)
+        if start_port.node.selected or end_port.node.selected:
+            pipe.highlight()
+
+    def event(self, event):
+        # claim our keys before window shortcuts see them (as a text field claims Ctrl+C)
+        if event.type() == QEvent.Type.ShortcutOverride and self._owner._command_for(event):
+            event.accept()
+            return True
+        if event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Tab:
+            self._owner.open_picker()
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event):
+        command = self._owner._command_for(event)
+        if command:
+            command()
+            return
+        super().keyPressEvent(event)
+
+    def viewportEvent(self, event):
+        # tooltips are made when asked for: setting one on each item slows building a graph
+        if event.type() == QEvent.Type.ToolTip:
+            text = ""
+            for item in self.items(event.pos()):
+                if isinstance(item, LeanPort):
+                    text = item.tooltip
+                    break
+                if isinstance(item, EventNodeItem):
+                    text = item.tooltip()
+                    break
+            if text:
+                QToolTip.showText(event.globalPos(), text, self.viewport())
+            else:
+                QToolTip.hideText()
+            return True
+        return super().viewportEvent(event)
+
+    def mouseMoveEvent(self, event):
+        super().mouseMoveEvent(event)
+        if self.LMB_state and not self._LIVE_PIPE.isVisible() and not self._rubber_band.isActive:
+            for item in self.scene().selectedItems():
+                if isinstance(item, EventNodeItem):
+                    item.redraw_pipes()
+
+    def dragEnterEvent(self, event):
+        if event.mimeData().hasFormat(KIND_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event):
+        if event.mimeData().hasFormat(KIND_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def contextMenuEvent(self, event):
+        self.RMB_state = False
+        self._owner._context_menu(event.globalPos(), self.mapToScene(event.pos()))
+
+
+class _Graph(NodeGraph):
+    """NodeGraphQt's controller with user gestures handed to the ActionGraph."""
+
+    def __init__(self, owner: ActionGraph, viewer: _Viewer):
+        super().__init__(viewer=viewer)
+        self._owner = owner
+
+    def _on_connection_changed(self, disconnected, connected):
+        if disconnected or connected:
+            self._owner._user_connections(disconnected, connected)
+
+    def _on_connection_sliced(self, ports):
+        if ports:
+            self._owner._user_connections(ports, [])
+
+    def _on_nodes_moved(self, node_data):
+        self._owner._user_moved(node_data)
+
+    def _on_node_data_dropped(self, mimedata, pos):
+        self._owner._dropped(mimedata, QPointF(pos))
+
+    def _on_insert_node(self, pipe, node_id, prev_node_pos):
+        pass  # dropping a node onto a wire does not splice it in: wiring stays explicit
+
+    def _on_search_triggered(self, node_type, pos):
+        pass  # adding by name goes through our own picker (Tab)
+
+    def _on_node_name_changed(self, node_id, name):
+        pass  # titles are kind names
+
+    def get_unique_name(self, name):
+        return name  # nodes are told apart by event id; NodeGraphQt's check is quadratic
+
+    def add_lean(self, node: GraphNode, pos: tuple[float, float]) -> None:
+        """Put a node in the scene without NodeGraphQt's per-node undo, property and size work."""
+        model = node.model
+        for temp in ("_TEMP_property_widget_types", "_TEMP_property_attrs",
+                     "_TEMP_accept_connection_types", "_TEMP_reject_connection_types"):
+            model.__dict__.pop(temp, None)
+        node._graph = self
+        model._graph_model = self.model
+        model.pos = [pos[0], pos[1]]
+        self.model.nodes[node.id] = node
+        node.view.setPos(pos[0], pos[1])
+        self.scene().addItem(node.view)
+
+    def remove_lean(self, node: GraphNode) -> None:
+        """Take a node (already without connections) out of the scene."""
+        self.model.nodes.pop(node.id, None)
+        node.view.setSelected(False)
+        if node.view.scene():
+            node.view.scene().removeItem(node.view)
+
+
+# -- the widget -----------------------------------------------------------------------------------
+
+class ActionGraph(QWidget):
+    """The event graph of one action: shows the runtime model and turns gestures into edits."""
+
+    eventSelected = Signal(str)  # the one selected node's id ("trigger" for the trigger), or ""
+    message = Signal(str)  # why a gesture was refused, and other notes for the status bar
+
+    def __init__(self, document, action: Action, parent: QWidget | None = None,
+                 kinds: dict[str, EventKind] | None = None, auto_problems: bool = True):
+        super().__init__(parent)
+        self.document = document
+        self.action = action
+        self.kinds = kinds if kinds is not None else catalogue()
+        self.last_message = ""
+        self._nodes: dict[str, GraphNode] = {}
+        self._faces: dict[str, tuple] = {}
+        self._links: set[Link] = set()
+        self._auto: dict[str, tuple[float, float]] = {}  # where unplaced events are drawn
+        self._selected = ""
+        self._highlighted: set = set()
+        self._problems: dict[str, tuple[str, ...]] = {}
+        self._fitted = False
+
+        self._viewer = _Viewer(self)
+        self._graph = _Graph(self, self._viewer)
+        self._graph.set_acyclic(False)  # we check order and cycles ourselves, with messages
+        self._graph.set_pipe_collision(False)
+        self._graph.register_nodes([node_class(k) for k in unique_kinds(self.kinds)]
+                                   + [TriggerNode])
+        self._status = QLabel(self)
+        self._status.setObjectName("graphStatus")
+        self._status.setWordWrap(True)
+        self._status.setContentsMargins(8, 4, 8, 4)
+        self._status.hide()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self._viewer, 1)
+        layout.addWidget(self._status)
+        self._status_timer = QTimer(self, singleShot=True, interval=8000)
+        self._status_timer.timeout.connect(self._status.hide)
+        self._problem_timer = QTimer(self, singleShot=True, interval=250)
+        if auto_problems:
+            self._problem_timer.timeout.connect(lambda: self.show_problems(document.problems()))
+
+        self.apply_theme()
+        self._build()
+        self._viewer.scene().selectionChanged.connect(self._selection_changed)
+        document.changed.connect(self.refresh)
+        self.fit()
+        self._problem_timer.start()
+
+    # -- public API -------------------------------------------------------------------------------
+    @property
+    def viewer(self) -> NodeViewer:
+        """The QGraphicsView showing the graph."""
+        return self._viewer
+
+    @property
+    def node_graph(self) -> NodeGraph:
+        """The NodeGraphQt controller (for reading; edits go through this widget)."""
+        return self._graph
+
+    def node(self, event_id: str) -> GraphNode | None:
+        """The node of an event (or of the trigger, id "trigger")."""
+        return self._nodes.get(event_id)
+
+    def links(self) -> set[Link]:
+        """The connections drawn in the scene."""
+        return set(self._links)
+
+    def refresh(self) -> None:
+        """Bring the scene in line with the Action (after undo, redo or an edit made elsewhere)."""
+        a = self.action
+        for eid in [k for k in self._nodes if k != TRIGGER_NODE and k not in a.events]:
+            self._remove(eid)
+        new = []
+        for eid, event in a.events.items():
+            node = self._nodes.get(eid)
+            if node is not None and node.kind_id != event.kind:
+                self._remove(eid)
+                node = None
+            if node is None:
+                node = self._make(eid, event)
+                new.append(eid)
+            self._update_face(eid)
+        self._update_face(TRIGGER_NODE)
+        self._place(new)
+        for eid, node in self._nodes.items():
+            pos = self._position(eid)
+            if pos is not None and (node.view.x(), node.view.y()) != pos:
+                node.view.setPos(*pos)
+                node.view.redraw_pipes()
+        self._sync_links()
+        if self._selected and self._selected not in self._nodes:
+            self._selection_changed()
+        self._problem_timer.start()
+
+    def show_problems(self, problems) -> None:
+        """Outline in red, with the message on hover, each node a compiler problem is about."""
+        prefix = f'actions["{self.action.name}"].'
+        found: dict[str, list[str]] = {}
+        for p in problems:
+            if not p.where.startswith(prefix):
+                continue
+            rest = p.where[len(prefix):]
+            if rest.startswith('events["') and '"]' in rest:
+                found.setdefault(rest[8:rest.index('"]')], []).append(p.message)
+            elif rest.startswith("start"):
+                found.setdefault(TRIGGER_NODE, []).append(p.message)
+        self._problems = {k: tuple(v) for k, v in found.items()}
+        for eid, node in self._nodes.items():
+            node.set_problems(self._problems.get(eid, ()))
+
+    def problems_of(self, event_id: str) -> tuple[str, ...]:
+        """The problem messages shown on a node."""
+        return self._problems.get(event_id, ())
+
+    def selected_ids(self) -> list[str]:
+        """Ids of the selected nodes ("trigger" included when selected), in model order."""
+        nodes = self._graph.model.nodes
+        chosen = {nodes[item.id].event_id for item in self._viewer.scene().selectedItems()
+                  if isinstance(item, EventNodeItem) and item.id in nodes}
+        return [eid for eid in (TRIGGER_NODE, *self.action.events) if eid in chosen]
+
+    def selected_events(self) -> list[str]:
+        """Ids of the selected events (never the trigger)."""
+        return [eid for eid in self.selected_ids() if eid != TRIGGER_NODE]
+
+    def select_event(self, event_id: str, center: bool = True) -> None:
+        """Select one node (and bring it into view); "" clears the selection."""
+        scene = self._viewer.scene()
+        with _Blocked(scene):
+            scene.clearSelection()
+            node = self._nodes.get(event_id)
+            if node is not None:
+                node.view.setSelected(True)
+        if node is not None and center:
+            x, y, w, h = self._viewer.scene_rect()
+            bounds = node.view.sceneBoundingRect()
+            if not QRectF(x, y, w, h).contains(bounds):  # pan only to what is out of view
+                c = bounds.center()
+                self._viewer.set_scene_rect([c.x() - w / 2, c.y() - h / 2, w, h])
+        self._selection_changed()
+
+    def select_all(self) -> None:
+        """Select every node."""
+        scene = self._viewer.scene()
+        with _Blocked(scene):
+            for node in self._nodes.values():
+                node.view.setSelected(True)
+        self._selection_changed()
+
+    def fit(self) -> None:
+        """Zoom and pan so every node shows (never zooming in past 100%)."""
+        views = [n.view for n in self._nodes.values()]
+        if not views:
+            return
+        # from positions and sizes we know: NodeGraphQt's fit groups every item, which is slow
+        left = min(v.x() for v in views)
+        top = min(v.y() for v in views)
+        right = max(v.x() + v.width for v in views)
+        bottom = max(v.y() + v.height for v in views)
+        rect = QRectF(left, top, right - left, bottom - top).adjusted(-60, -60, 60, 60)
+        port = self._viewer.viewport().size()
+        if rect.width() < port.width() and rect.height() < port.height():
+            center = rect.center()
+            rect = QRectF(0, 0, port.width(), port.height())
+            rect.moveCenter(center)
+        self._viewer.set_scene_rect([rect.x(), rect.y(), rect.width(), rect.height()])
+
+    def add_event(self, kind_id: str, pos: QPointF | tuple[float, float] | None = None) -> str:
+        """Add an event of a kind at a scene point (default: the middle of the view); its id."""
+        kind = self.kinds.get(kind_id)
+        if kind is None:
+            raise KeyError(f'unknown event kind "{kind_id}"')
+        if pos is None:
+            pos = self._viewer.mapToScene(self._viewer.viewport().rect().center())
+        if isinstance(pos, QPointF):
+            pos = (pos.x(), pos.y())
+        # the point is where the title bar's middle lands, as with a dragged palette item
+        at = (float(round(pos[0] - 80)), float(round(pos[1] - 14)))
+        eid = next_event_id(self.action)
+        event = Event(kind=kind.id, version=kind.version, id=eid)
+        a = self.action
+
+        def apply(forward: bool) -> None:
+            if forward:
+                a.events[eid] = event
+                a.positions[eid] = at
+            else:
+                a.events.pop(eid, None)
+                a.positions.pop(eid, None)
+
+        self.document.edit(f"Add {kind.name} event", apply)
+        self.select_event(eid, center=False)
+        return eid
+
+    def connect_ports(self, source: str, output: str, target: str, input: str) -> bool:
+        """Connect two ports as a user would (flow port names without prefix: "next", "in").
+
+        `output` "next"/"true"/... and `input` "in" are flow ports when the kinds say so; the
+        trigger's output is "start". Refused wirings leave the model alone and say why."""
+        link = self._link_from_names(source, output, target, input)
+        if link is None:
+            return False
+        return self._apply_links([], [link])
+
+    def disconnect_ports(self, source: str, output: str, target: str, input: str) -> bool:
+        """Remove a connection (names as for `connect_ports`)."""
+        link = self._link_from_names(source, output, target, input)
+        return link is not None and self._apply_links([link], [])
+
+    def move_event(self, event_id: str, x: float, y: float) -> None:
+        """Move a node as a user would (one undoable edit)."""
+        node = self._nodes[event_id]
+        old = [node.view.x(), node.view.y()]
+        node.view.setPos(x, y)
+        node.view.redraw_pipes()
+        self._user_moved({node.view: old})
+
+    def delete_selected(self) -> None:
+        """Delete the selected events (the trigger stays; saying so when it was selected)."""
+        ids = self.selected_events()
+        if TRIGGER_NODE in self.selected_ids():
+            self._say("The trigger starts the action and cannot be deleted.")
+        if ids:
+            self.delete_events(ids)
+
+    def delete_events(self, ids: list[str]) -> None:
+        """Delete events with their links and wires (one undoable edit)."""
+        if TRIGGER_NODE in ids:
+            self._say("The trigger starts the action and cannot be deleted.")
+        gone = {i for i in ids if i in self.action.events}
+        if not gone:
+            return
+        a = self.action
+
+        def mutate() -> None:
+            for eid in gone:
+                del a.events[eid]
+                a.positions.pop(eid, None)
+            if a.start in gone:
+                a.start = None
+            for event in a.events.values():
+                if any(t in gone for t in event.next.values()):
+                    event.next = {p: t for p, t in event.next.items() if t not in gone}
+            a.wires[:] = [w for w in a.wires if w.source not in gone and w.target not in gone]
+
+        self._change(f"Delete {self._describe_ids(gone)}", mutate)
+
+    def copy(self) -> bool:
+        """Copy the selected events (with the links and wires among them) to the clipboard."""
+        ids = self.selected_events()
+        if not ids:
+            return False
+        text = events_to_text(self.action, ids, self._view_positions(ids))
+        _clipboard[:] = [text]
+        mime = QMimeData()
+        mime.setData(EVENTS_MIME, text.encode())
+        mime.setText(text)
+        QApplication.clipboard().setMimeData(mime)
+        return True
+
+    def cut(self) -> None:
+        """Copy the selected events, then delete them."""
+        if self.copy():
+            self.delete_events(self.selected_events())
+
+    def paste(self) -> list[str]:
+        """Paste events copied here or in another action (new ids); returns the new ids."""
+        mime = QApplication.clipboard().mimeData()
+        if mime is not None and mime.hasFormat(EVENTS_MIME):
+            text = bytes(mime.data(EVENTS_MIME)).decode()
+        elif _clipboard:
+            text = _clipboard[0]
+        else:
+            self._say("There are no copied events to paste.")
+            return []
+        at = None
+        if self._viewer.underMouse():
+            at = self._viewer.mapToScene(self._viewer.mapFromGlobal(QCursor.pos()))
+        return self._insert(text, "Paste", at)
+
+    def duplicate(self) -> list[str]:
+        """Duplicate the selected events next to themselves; returns the new ids."""
+        ids = self.selected_events()
+        if not ids:
+            return []
+        return self._insert(events_to_text(self.action, ids, self._view_positions(ids)),
+                            "Duplicate", None)
+
+    def tidy(self) -> None:
+        """Lay the graph out in left-to-right layers (one undoable edit)."""
+        sizes = {eid: (n.view.width, n.view.height) for eid, n in self._nodes.items()}
+        trigger = self._nodes[TRIGGER_NODE].view
+        positions = layered_layout(self.action, sizes, origin=(trigger.x(), trigger.y()))
+        new = {k: (float(round(x)), float(round(y))) for k, (x, y) in positions.items()}
+        a = self.action
+        old = dict(a.positions)
+        if new == old:
+            return
+
+        def apply(forward: bool) -> None:
+            a.positions.clear()
+            a.positions.update(new if forward else old)
+
+        self.document.edit("Tidy layout", apply)
+
+    def open_picker(self) -> None:
+        """Open the add-by-name popup at the cursor (Tab)."""
+        view = self._viewer
+        local = view.mapFromGlobal(QCursor.pos())
+        if not view.rect().contains(local):
+            local = view.rect().center()
+        scene_pos = view.mapToScene(local)
+        picker = KindPicker(self.kinds, view)
+        picker.picked.connect(lambda kind_id: self.add_event(kind_id, scene_pos))
+        picker.popup(view.mapToGlobal(local))
+        self._picker = picker
+
+    def apply_theme(self, name: str | None = None) -> None:
+        """Use the dark or light colours (default: whichever the application palette is)."""
+        if name is None:
+            window = QApplication.palette().window().color()
+            name = "dark" if window.lightness() < 128 else "light"
+        use_theme(name)
+        self._graph.set_background_color(*theme["background"])
+        self._graph.set_grid_color(*theme["grid"])
+        for item in self._viewer.scene().items():
+            if isinstance(item, LeanPipe):
+                item.style_from_ports()
+            item.update()
+
+    # -- building the scene -----------------------------------------------------------------------
+    def _build(self) -> None:
+        trigger = TriggerNode()
+        trigger.kind_id = TRIGGER_NODE
+        self._nodes[TRIGGER_NODE] = trigger
+        self._update_face(TRIGGER_NODE)
+        new = [TRIGGER_NODE]
+        for eid, event in self.action.events.items():
+            self._make(eid, event)
+            self._update_face(eid)
+            new.append(eid)
+        self._place(new)
+        self._sync_links()
+
+    def _make(self, eid: str, event: Event) -> GraphNode:
+        kind = self.kinds.get(event.kind)
+        cls = node_class(kind) if kind else unknown_class(event.kind, tuple(sorted(event.next)))
+        node = cls()
+        node.event_id = eid
+        node.kind_id = event.kind
+        self._nodes[eid] = node
+        return node
+
+    def _place(self, ids: list[str]) -> None:
+        """Add new nodes to the scene where the model puts them, else where a layout would."""
+        if not ids:
+            return
+        for eid in ids:
+            self._nodes[eid].view.draw_node()  # sizes first: the layout needs them
+        unplaced = [eid for eid in ids if self._position(eid) is None]
+        if unplaced:
+            self._auto.update(self._fallback(unplaced))
+        for eid in ids:
+            self._graph.add_lean(self._nodes[eid], self._position(eid) or (0.0, 0.0))
+
+    def _fallback(self, unplaced: list[str]) -> dict[str, tuple[float, float]]:
+        """Where to draw events the file does not place (the file stays as it is): a layered
+        layout when no event is placed; else right of what leads to them, or below it all."""
+        sizes = {eid: (n.view.width, n.view.height) for eid, n in self._nodes.items()}
+        everything = [eid for eid in (TRIGGER_NODE, *self.action.events) if eid in self._nodes]
+        origin = self._position(TRIGGER_NODE) or (0.0, 0.0)
+        layered = layered_layout(self.action, sizes, everything, origin)
+        if all(eid in unplaced for eid in everything if eid != TRIGGER_NODE):
+            return {eid: layered[eid] for eid in unplaced}
+        known = {eid: self._position(eid) for eid in everything if eid not in unplaced}
+        left = min(x for x, _ in known.values())
+        bottom = max(y + sizes[eid][1] for eid, (_, y) in known.items()) + 2 * GAP[1]
+        preds: dict[str, list[str]] = {}
+        for node in everything:
+            for target in successors(self.action, node):
+                preds.setdefault(target, []).append(node)
+        for w in self.action.wires:
+            preds.setdefault(w.target, []).append(w.source)
+        out: dict[str, tuple[float, float]] = {}
+        stacked: dict[str, int] = {}
+        for eid in sorted(unplaced, key=lambda e: layered[e]):
+            before = [p for p in preds.get(eid, []) if p in known or p in out]
+            if before:
+                p = before[0]
+                x, y = known.get(p) or out[p]
+                row = stacked[p] = stacked.get(p, -1) + 1
+                out[eid] = (x + sizes[p][0] + GAP[0], y + row * (sizes[eid][1] + GAP[1]))
+            else:
+                out[eid] = (left, bottom)
+                bottom += sizes[eid][1] + GAP[1]
+        return out
+
+    def _position(self, eid: str) -> tuple[float, float] | None:
+        pos = self.action.positions.get(eid)
+        return (float(pos[0]), float(pos[1])) if pos is not None else self._auto.get(eid)
+
+    def _remove(self, eid: str) -> None:
+        node = self._nodes.pop(eid)
+        for link in [k for k in self._links if eid in (k.source, k.target)]:
+            self._disconnect(link)
+        self._faces.pop(eid, None)
+        self._graph.remove_lean(node)
+
+    def _update_face(self, eid: str) -> None:
+        face = self._face(eid)
+        if self._faces.get(eid) != face:
+            self._faces[eid] = face
+            self._nodes[eid].set_face(*face)
+
+    def _face(self, eid: str) -> tuple:
+        if eid == TRIGGER_NODE:
+            t = self.action.trigger
+            detail = t.endpoint if t.type == "endpoint" else ""
+            return ("", (trigger_summary(self.document.project, self.action), detail or ""),
+                    "What starts this action")
+        event = self.action.events[eid]
+        kind = self.kinds.get(event.kind)
+        if kind is None:
+            return (eid, (f'unknown event kind "{event.kind}"', event.description), "")
+        return (eid, (describe(kind, event.settings), event.description), first_sentence(kind.doc))
+
+    def _wanted_links(self) -> set[Link]:
+        a = self.action
+        links = set()
+        if a.start in a.events:
+            links.add(Link(TRIGGER_NODE, TRIGGER_OUT, a.start, FLOW_IN))
+        for eid, event in a.events.items():
+            for port, target in event.next.items():
+                if target in a.events:
+                    links.add(Link(eid, flow_port(port), target, FLOW_IN))
+        for w in a.wires:
+            if w.source in a.events and w.target in a.events:
+                links.add(Link(w.source, w.output, w.target, w.input))
+        return links
+
+    def _sync_links(self) -> None:
+        wanted = self._wanted_links()
+        for link in self._links - wanted:
+            self._disconnect(link)
+        for link in wanted - self._links:
+            self._connect(link)
+
+    def _ports(self, link: Link):
+        source, target = self._nodes.get(link.source), self._nodes.get(link.target)
+        if source is None or target is None:
+            return None, None
+        return source.out_ports.get(link.output), target.in_ports.get(link.input)
+
+    def _connect(self, link: Link) -> None:
+        out, in_ = self._ports(link)
+        if out is None or in_ is None:
+            return  # a wire naming a port its kind lacks: the compiler reports it
+        PortConnectedCmd(out, in_, False).redo()
+        self._links.add(link)
+
+    def _disconnect(self, link: Link) -> None:
+        out, in_ = self._ports(link)
+        if out is not None and in_ is not None:
+            PortDisconnectedCmd(out, in_, False).redo()
+        self._links.discard(link)
+
+    def _repair_pipes(self, nodes: set[str]) -> None:
+        """Make the pipes at these nodes match `_links` (the viewer may have moved some)."""
+        for eid in nodes:
+            node = self._nodes.get(eid)
+            if node is None:
+                continue
+            for out in node.out_ports.values():
+                for pipe in list(out.view.connected_pipes):
+                    target = pipe.input_port
+                    link = Link(eid, out.name(), self._graph.model.nodes[target.node.id].event_id,
+                                target.name) if target is not None else None
+                    if link not in self._links:
+                        pipe.delete()
+        for link in self._links:
+            if link.source in nodes or link.target in nodes:
+                out, in_ = self._ports(link)
+                if not any(p.input_port is in_.view for p in out.view.connected_pipes):
+                    out.view.connect_to(in_.view)
+        for eid in nodes:
+            node = self._nodes.get(eid)
+            if node is not None:
+                for port in (*node.in_ports.values(), *node.out_ports.values()):
+                    port.view.update()
+
+    # -- gestures ---------------------------------------------------------------------------------
+    def _link_of(self, a, b) -> Link:
+        out, in_ = (a, b) if a.port_type == PortTypeEnum.OUT.value else (b, a)
+        nodes = self._graph.model.nodes
+        return Link(nodes[out.node.id].event_id, out.name, nodes[in_.node.id].event_id, in_.name)
+
+    def _link_from_names(self, source, output, target, input) -> Link | None:
+        src, dst = self._nodes.get(source), self._nodes.get(target)
+        if src is None or dst is None:
+            self._say(f'There is no event "{source if src is None else target}" in this action.')
+            return None
+        out = output if output in src.out_ports else flow_port(output)
+        in_ = input if input in dst.in_ports else FLOW_IN if input == "in" else input
+        if out not in src.out_ports or in_ not in dst.in_ports:
+            missing = output if out not in src.out_ports else input
+            self._say(f'{self._name(source if out not in src.out_ports else target)} has no '
+                      f'port "{missing}".')
+            return None
+        return Link(source, out, target, in_)
+
+    def _user_connections(self, disconnected, connected) -> None:
+        off = [self._link_of(a, b) for a, b in disconnected]
+        on = [self._link_of(a, b) for a, b in connected]
+        touched = {x for link in off + on for x in (link.source, link.target)}
+        self._apply_links(off, on)
+        self._repair_pipes(touched)
+
+    def _apply_links(self, off: list[Link], on: list[Link]) -> bool:
+        a = self.action
+
+        def mutate() -> None:
+            for link in off:
+                self._unlink(link)
+            for link in on:
+                self._check(link)
+                self._link(link)
+
+        if on and off:
+            label = f"Reconnect {self._describe_link(on[0])}"
+        elif on:
+            label = f"Connect {self._describe_link(on[0])}"
+        else:
+            label = f"Disconnect {self._describe_link(off[0])}"
+        changed = self._change(label, mutate)
+        if not changed:
+            self._sync_links()
+        return changed and all(self._wanted(link) for link in on) and a is self.action
+
+    def _wanted(self, link: Link) -> bool:
+        return link in self._wanted_links()
+
+    def _link(self, link: Link) -> None:
+        a = self.action
+        if link.flow:
+            port = link.output[len("flow:"):]
+            if link.source == TRIGGER_NODE:
+                a.start = link.target
+            else:
+                a.events[link.source].next[port] = link.target
+        else:
+            a.wire(link.source, link.output, link.target, link.input)
+
+    def _unlink(self, link: Link) -> None:
+        a = self.action
+        if link.flow:
+            port = link.output[len("flow:"):]
+            if link.source == TRIGGER_NODE:
+                if a.start == link.target:
+                    a.start = None
+            elif a.events[link.source].next.get(port) == link.target:
+                del a.events[link.source].next[port]
+        else:
+            a.wires[:] = [w for w in a.wires if (w.source, w.output, w.target, w.input)
+                          != (link.source, link.output, link.target, link.input)]
+
+    def _check(self, link: Link) -> None:
+        """Raise Refused, saying why, for a connection the graph does not take."""
+        a = self.action
+        src, dst = self._name(link.source), self._name(link.target)
+        if link.flow != is_flow(link.input):
+            raise Refused("A flow port (▸) connects only to a flow port, and a data port (●) "
+                          "only to a data port.")
+        if link.source == link.target:
+            raise Refused(f"{src} cannot be connected to itself.")
+        if link.flow:
+            if reaches(a, link.target, link.source):
+                raise Refused(f"Linking {src} to {dst} would make the flow go round in a circle: "
+                              f"{dst} already leads to {src}.")
+            before = _closure(a, link.source, forward=False)
+            after = _closure(a, link.target, forward=True)
+            for w in a.wires:
+                if w.target in before and w.source in after:
+                    raise Refused(
+                        f"Linking {src} to {dst} would make {self._name(w.target)} run before "
+                        f"{self._name(w.source)}, whose {w.output} it reads.")
+            return
+        out_kind = self._port_kind(link.source, link.output, output=True)
+        in_kind = self._port_kind(link.target, link.input, output=False)
+        if not compatible(out_kind, in_kind):
+            raise Refused(f"{src}'s {link.output} is {_a(out_kind)}, and {dst}'s {link.input} "
+                          f"takes {_a(in_kind)}: the kinds do not match.")
+        if reaches(a, link.target, link.source):
+            raise Refused(f"{dst} runs before {src}, so it cannot read {src}'s {link.output}: "
+                          "a wire goes from an earlier event to a later one.")
+
+    def _port_kind(self, eid: str, port: str, output: bool) -> str:
+        event = self.action.events.get(eid)
+        kind = self.kinds.get(event.kind) if event else None
+        found = (kind.output(port) if output else kind.input(port)) if kind else None
+        return found.kind if found else "Any"
+
+    def _user_moved(self, node_data: dict) -> None:
+        nodes = self._graph.model.nodes
+        a = self.action
+        new, old = {}, {}
+        for view in node_data:
+            if view.id not in nodes:
+                continue
+            eid = nodes[view.id].event_id
+            new[eid] = (float(round(view.x())), float(round(view.y())))
+            old[eid] = a.positions.get(eid)
+        if not new or all(new[k] == old[k] for k in new):
+            self.refresh()
+            return
+
+        def apply(forward: bool) -> None:
+            for eid in new:
+                value = new[eid] if forward else old[eid]
+                if value is None:
+                    a.positions.pop(eid, None)
+                else:
+                    a.positions[eid] = value
+
+        self.document.edit(f"Move {self._describe_ids(new)}", apply)
+
+    def _dropped(self, mime: QMimeData, pos: QPointF) -> None:
+        if mime.hasFormat(KIND_MIME):
+            self.add_event(bytes(mime.data(KIND_MIME)).decode(), pos)
+
+    def _insert(self, text: str, verb: str, at: QPointF | None) -> list[str]:
+        try:
+            source = from_data(json.loads(text)).actions[0]
+        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
+            self._say("The clipboard holds no Actiongraph events.")
+            return []
+        a = self.action
+        ids: dict[str, str] = {}
+        for old in source.events:
+            ids[old] = next_event_id(a, ids.values())
+        points = [source.positions[k] for k in source.events if k in source.positions]
+        if at is not None and points:
+            dx = at.x() - min(p[0] for p in points)
+            dy = at.y() - min(p[1] for p in points)
+        else:
+            dx = dy = 40.0
+
+        def mutate() -> None:
+            for old, event in source.events.items():
+                event.id = ids[old]
+                event.next = {p: ids[t] for p, t in event.next.items() if t in ids}
+                a.events[event.id] = event
+                if old in source.positions:
+                    x, y = source.positions[old]
+                    a.positions[event.id] = (float(round(x + dx)), float(round(y + dy)))
+            for w in source.wires:
+                if w.source in ids and w.target in ids:
+                    a.wires.append(Wire(ids[w.source], w.output, ids[w.target], w.input))
+
+        self._change(f"{verb} {self._describe_ids(ids.values(), source.events)}", mutate)
+        scene = self._viewer.scene()
+        with _Blocked(scene):
+            scene.clearSelection()
+            for new in ids.values():
+                if new in self._nodes:
+                    self._nodes[new].view.setSelected(True)
+        self._selection_changed()
+        return list(ids.values())
+
+    def _change(self, label: str, mutate: Callable[[], None]) -> bool:
+        """Run `mutate` on the Action as one undoable edit; refused or no-op: nothing happens."""
+        a = self.action
+        before = _snapshot(a)
+        try:
+            mutate()
+        except Refused as refusal:
+            _restore(a, before)
+            self._say(str(refusal))
+            return False
+        after = _snapshot(a)
+        if after == before:
+            return False
+        _restore(a, before)  # the edit below applies it again, as redo will
+        self.document.edit(label, lambda forward: _restore(a, after if forward else before))
+        return True
+
+    # -- selection, keys, menu, messages -----------------------------------------------------------
+    def _selection_changed(self) -> None:
+        views = {item for item in self._viewer.scene().selectedItems()
+                 if isinstance(item, EventNodeItem)}
+        for view in self._highlighted - views:
+            view.highlight(False)
+        for view in views - self._highlighted:
+            view.highlight(True)
+        self._highlighted = views
+        ids = self.selected_ids()
+        current = ids[0] if len(ids) == 1 else ""
+        if current != self._selected:
+            self._selected = current
+            self.eventSelected.emit(current)
+
+    def _command_for(self, event) -> Callable[[], object] | None:
+        """The graph command a key press stands for, if any."""
+        if event.type() not in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride):
+            return None
+        for key, command in (
+            (QKeySequence.StandardKey.Copy, self.copy),
+            (QKeySequence.StandardKey.Cut, self.cut),
+            (QKeySequence.StandardKey.Paste, self.paste),
+            (QKeySequence.StandardKey.SelectAll, self.select_all),
+            (QKeySequence.StandardKey.Delete, self.delete_selected),
+        ):
+            if event.matches(key):
+                return command
+        plain = event.modifiers() in (Qt.KeyboardModifier.NoModifier,
+                                      Qt.KeyboardModifier.KeypadModifier)
+        if plain and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+            return self.delete_selected
+        if plain and event.key() == Qt.Key.Key_F:
+            return self.fit
+        if (event.modifiers() == Qt.KeyboardModifier.ControlModifier
+                and event.key() == Qt.Key.Key_D):
+            return self.duplicate
+        return None
+
+    def _context_menu(self, global_pos, scene_pos: QPointF) -> None:
+        menu = QMenu(self)
+        add = menu.addMenu("Add event")
+        by_category: dict[str, list[EventKind]] = {}
+        for kind in unique_kinds(self.kinds):
+            by_category.setdefault(kind.category, []).append(kind)
+        for category in sorted(by_category):
+            sub = add.addMenu(category)
+            for kind in sorted(by_category[category], key=lambda k: k.name):
+                sub.addAction(kind.name, lambda k=kind.id: self.add_event(k, scene_pos))
+        menu.addSeparator()
+        has = bool(self.selected_events())
+        for text, shortcut, command, enabled in (
+            ("Cut", QKeySequence.StandardKey.Cut, self.cut, has),
+            ("Copy", QKeySequence.StandardKey.Copy, self.copy, has),
+            ("Paste", QKeySequence.StandardKey.Paste, self.paste, True),
+            ("Duplicate", QKeySequence("Ctrl+D"), self.duplicate, has),
+            ("Delete", QKeySequence.StandardKey.Delete, self.delete_selected, has),
+            ("Select all", QKeySequence.StandardKey.SelectAll, self.select_all, True),
+            (None, None, None, None),
+            ("Tidy layout", None, self.tidy, True),
+            ("Zoom to fit", QKeySequence("F"), self.fit, True),
+        ):
+            if text is None:
+                menu.addSeparator()
+                continue
+            action = menu.addAction(text, command)
+            if shortcut is not None:
+                action.setShortcut(QKeySequence(shortcut))
+            action.setEnabled(enabled)
+        menu.exec(global_pos)
+
+    def _say(self, text: str) -> None:
+        self.last_message = text
+        self._status.setText(text)
+        self._status.show()
+        self._status_timer.start()
+        self.message.emit(text)
+
+    def _name(self, eid: str) -> str:
+        if eid == TRIGGER_NODE:
+            return "the trigger"
+        event = self.action.events.get(eid)
+        kind = self.kinds.get(event.kind) if event else None
+        return f"{kind.name if kind else (event.kind if event else '?')} {eid}"
+
+    def _describe_link(self, link: Link) -> str:
+        if link.flow:
+            return f"{self._name(link.source)} to {self._name(link.target)}"
+        return (f"{self._name(link.source)}.{link.output} to "
+                f"{self._name(link.target)}.{link.input}")
+
+    def _describe_ids(self, ids, events: dict | None = None) -> str:
+        ids = list(ids)
+        if len(ids) == 1:
+            return self._name(ids[0]) if events is None else "1 event"
+        return f"{len(ids)} events"
+
+    def _view_positions(self, ids: list[str]) -> dict[str, tuple[float, float]]:
+        return {eid: (self._nodes[eid].view.x(), self._nodes[eid].view.y()) for eid in ids}
+
+    def showEvent(self, event):
+        super().showEvent(event)
+        if not self._fitted:  # the viewport gets its real size once layouts have run
+            self._fitted = True
+            QTimer.singleShot(0, self.fit)
+
+
+class _Blocked:
+    """Block an object's signals for a `with` block."""
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __enter__(self):
+        self.was = self.obj.blockSignals(True)
+
+    def __exit__(self, *exc):
+        self.obj.blockSignals(self.was)
+
+
+def describe(kind: EventKind, settings: dict) -> str:
+    """A kind's face text for these settings, expressions shown without their `=` mark; a face
+    that fails must not take the editor down."""
+    shown = {k: _shown(v) for k, v in settings.items()}
+    try:
+        return kind.describe(shown)
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError):
+        return ""
+
+
+def _shown(value):
+    """A setting as a face shows it: `=a + 1` as `a + 1`, `==x` (the text "=x") as `=x`."""
+    if isinstance(value, str) and value.startswith("="):
+        return value[1:]
+    return value
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of a documentation string."""
+    head = re.split(r"(?<=\.)\s", text.strip(), maxsplit=1)[0]
+    return head
+
+
+def events_to_text(action: Action, ids: list[str],
+                   positions: dict[str, tuple[float, float]] | None = None) -> str:
+    """Some events of an action, with the links and wires among them, as project-file JSON."""
+    chosen = set(ids)
+    part = Action(name="clipboard", id="a1")
+    for eid in ids:
+        event = copy.deepcopy(action.events[eid])
+        event.next = {p: t for p, t in event.next.items() if t in chosen}
+        part.events[eid] = event
+        pos = (positions or {}).get(eid) or action.positions.get(eid)
+        if pos is not None:
+            part.positions[eid] = pos
+    part.wires = [Wire(w.source, w.output, w.target, w.input) for w in action.wires
+                  if w.source in chosen and w.target in chosen]
+    return json.dumps(to_data(Project(name="clipboard", actions=[part])))
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind[:1] in "AEIOU" else f"a {kind}"
+
+
+class ActionGraphEditor(QSplitter):
+    """Palette, graph and properties side by side: what the action editor embeds."""
+
+    def __init__(self, document, action: Action, parent: QWidget | None = None,
+                 kinds: dict[str, EventKind] | None = None):
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.graph = ActionGraph(document, action, self, kinds=kinds)
+        self.palette = Palette(self.graph, self)
+        self.properties = PropertiesPanel(self.graph, parent=self)
+        self.addWidget(self.palette)
+        self.addWidget(self.graph)
+        self.addWidget(self.properties)
+        self.setStretchFactor(1, 1)
+        self.setSizes([180, 700, 320])

@@ -1,0 +1,771 @@
+"""The main window: project tree, tabbed editors, Problems, menus, files, autosave."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QUndoGroup
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app import recovery
+from app.document import Document
+from app.editors import EDITORS, ActionEditor, Editor, RowsTable
+from app.problems import ProblemsPanel, place
+from app.theme import Theme, logo
+from app.tree import SINGULAR, ProjectTree, Prompts, find
+from app.welcome import WelcomePage
+from runtime.errors import ProjectError
+from runtime.project import Project
+from runtime.projectfile import SUFFIX, load, loads, write_atomic
+
+MAX_RECENT = 10
+# Edit-menu commands handed to the current action graph: (menu text, method names, shortcut).
+GRAPH_COMMANDS = (
+    ("Copy", ("copy",), QKeySequence.StandardKey.Copy, "copy"),
+    ("Paste", ("paste",), QKeySequence.StandardKey.Paste, "paste"),
+    ("Duplicate", ("duplicate",), "Ctrl+D", "duplicate"),
+    ("Delete", ("delete", "delete_selected"), QKeySequence.StandardKey.Delete, "delete"),
+    ("Select All", ("select_all",), QKeySequence.StandardKey.SelectAll, None),
+)
+
+
+class MainWindow(QMainWindow):
+    """One project at a time: tree on the left, editors in tabs, Problems at the bottom."""
+
+    def __init__(self, theme: Theme | None = None):
+        super().__init__()
+        if theme is None:
+            theme = Theme(self)
+            theme.apply()
+        self.theme = theme
+        self.prompts = Prompts(self)
+        self.document: Document | None = None
+        self.tree: ProjectTree | None = None
+        self.undo_group = QUndoGroup(self)
+        self.autosave = recovery.Autosave(self)
+        self.setWindowIcon(logo())
+        self.setMinimumSize(QSize(1000, 640))
+
+        self.welcome = WelcomePage(theme)
+        self.welcome.newRequested.connect(lambda: self.new_project())
+        self.welcome.openRequested.connect(lambda path: self.open_file(path or None))
+        self.welcome.templateRequested.connect(lambda path: self.new_project(path))
+        self.welcome.recoverRequested.connect(lambda path: self.recover_unsaved(Path(path)))
+        self.tabs = QTabWidget()
+        self.tabs.setTabsClosable(True)
+        self.tabs.setMovable(True)
+        self.tabs.setDocumentMode(True)
+        self.tabs.setIconSize(QSize(16, 16))
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.tabs.currentChanged.connect(lambda _i: self._current_tab_changed())
+        self.empty = QLabel("Select a model, endpoint or action on the left to edit it.")
+        self.empty.setProperty("role", "muted")
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.centre = QStackedWidget()
+        self.centre.addWidget(self.empty)
+        self.centre.addWidget(self.tabs)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.setChildrenCollapsible(False)
+        self.tree_holder = QWidget()  # holds the tree of whichever project is open
+        self.tree_holder.setMinimumWidth(200)
+        QVBoxLayout(self.tree_holder).setContentsMargins(0, 0, 0, 0)
+        self.splitter.addWidget(self.tree_holder)
+        self.splitter.addWidget(self.centre)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 1000])
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.welcome)
+        self.pages.addWidget(self.splitter)
+        self.setCentralWidget(self.pages)
+
+        self.problems = ProblemsPanel(theme)
+        self.problems.activated.connect(self.go_to_problem)
+        self.problems_dock = QDockWidget("Problems", self)
+        self.problems_dock.setObjectName("problems")
+        self.problems_dock.setWidget(self.problems)
+        self.problems_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                                       | QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
+        self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
+        self.side_docks = self._side_docks()
+
+        self.problem_count = QToolButton()
+        self.problem_count.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.problem_count.setAutoRaise(True)
+        self.problem_count.clicked.connect(lambda: self.problems_dock.setVisible(True))
+        self.file_label = QLabel()
+        self.file_label.setProperty("role", "muted")
+        self.statusBar().addPermanentWidget(self.file_label)
+        self.statusBar().addPermanentWidget(self.problem_count)
+        self.statusBar().setSizeGripEnabled(False)
+
+        self.problems_timer = QTimer(self, interval=300, singleShot=True)
+        self.problems_timer.timeout.connect(self.update_problems)
+        self._build_menus()
+        self.theme.changed.connect(self.restyle)
+        self.restyle()
+        self._show_welcome()
+        self._update_title()
+        self._update_actions()
+        geometry = QSettings().value("window/geometry")
+        if geometry:
+            self.restoreGeometry(geometry)
+        else:
+            screen = self.screen().availableGeometry()
+            self.resize(min(1440, int(screen.width() * 0.9)), min(900, int(screen.height() * 0.9)))
+
+    # -- menus ------------------------------------------------------------------------------
+    def _action(self, menu: QMenu, text: str, slot, shortcut=None, icon: str | None = None,
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+        if icon:
+            action.setData(icon)
+        action.triggered.connect(lambda _checked=False: slot())
+        menu.addAction(action)
+        return action
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        file = bar.addMenu("&File")
+        a = self.actions = {}
+        a["new"] = self._action(file, "&New Project", self.new_project,
+                                QKeySequence.StandardKey.New, "new")
+        a["open"] = self._action(file, "&Open...", self.open_file, QKeySequence.StandardKey.Open,
+                                 "open")
+        self.recent_menu = file.addMenu("Open &Recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file.addSeparator()
+        a["save"] = self._action(file, "&Save", self.save, QKeySequence.StandardKey.Save, "save")
+        a["save_as"] = self._action(file, "Save &As...", self.save_as, "Ctrl+Shift+S")
+        a["export"] = self._action(file, "&Export Project File...", self.export, "Ctrl+E",
+                                   tip="Write a copy of the project file elsewhere")
+        file.addSeparator()
+        a["close"] = self._action(file, "&Close Project", self.close_project, "Ctrl+Shift+W")
+        a["quit"] = self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+
+        edit = bar.addMenu("&Edit")
+        self.undo_action = self.undo_group.createUndoAction(self, "Undo")
+        self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
+        self.undo_action.setData("undo")
+        self.redo_action = self.undo_group.createRedoAction(self, "Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.redo_action.setData("redo")
+        edit.addAction(self.undo_action)
+        edit.addAction(self.redo_action)
+        edit.addSeparator()
+        self.graph_actions = {}
+        for text, methods, shortcut, icon in GRAPH_COMMANDS:
+            action = self._action(edit, text, lambda m=methods: self.edit_command(m), shortcut,
+                                  icon)
+            # Text fields keep their own copy/paste/delete: these only act on the graph or tree.
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            self.graph_actions[methods[0]] = action
+        edit.addSeparator()
+        a["fit"] = self._action(edit, "&Zoom to Fit", lambda: self.graph_command("fit"),
+                                "Ctrl+0", "fit")
+        a["tidy"] = self._action(edit, "&Tidy Layout", lambda: self.graph_command("tidy"),
+                                 "Ctrl+Shift+L", "tidy")
+
+        project = bar.addMenu("&Project")
+        for section in ("models", "endpoints", "actions"):
+            a[f"add_{section}"] = self._action(
+                project, f"New {SINGULAR[section].capitalize()}...",
+                lambda s=section: self.tree and self.tree.add(s),
+                {"models": "Ctrl+Shift+M", "endpoints": "Ctrl+Shift+E",
+                 "actions": "Ctrl+Shift+A"}[section])
+        project.addSeparator()
+        a["rename"] = self._action(project, "&Rename...", lambda: self.tree.rename_current(),
+                                   "F2", "rename")
+        a["duplicate_item"] = self._action(project, "D&uplicate",
+                                           lambda: self.tree.duplicate_current())
+        a["delete_item"] = self._action(project, "&Delete...", lambda: self.tree.delete_current())
+
+        view = bar.addMenu("&View")
+        view.addAction(self.problems_dock.toggleViewAction())
+        self.problems_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+P"))
+        for dock in self.side_docks.values():
+            view.addAction(dock.toggleViewAction())
+        a["search"] = self._action(view, "&Find in Project", self._focus_search,
+                                   QKeySequence.StandardKey.Find, "search")
+        view.addSeparator()
+        theme_menu = view.addMenu("&Theme")
+        group = QActionGroup(self)
+        for mode in ("system", "light", "dark"):
+            act = theme_menu.addAction({"system": "Follow the System", "light": "Light",
+                                        "dark": "Dark"}[mode])
+            act.setCheckable(True)
+            act.setChecked(self.theme.mode == mode)
+            act.triggered.connect(lambda _=False, m=mode: self.theme.set_mode(m))
+            group.addAction(act)
+
+        helpmenu = bar.addMenu("&Help")
+        self._action(helpmenu, "&Keyboard Shortcuts", self._show_shortcuts, "Ctrl+/")
+
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setMovable(False)
+        toolbar.setIconSize(QSize(18, 18))
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        for action in (a["new"], a["open"], a["save"], None, self.undo_action, self.redo_action,
+                       None, a["fit"], a["tidy"]):
+            if action is None:
+                toolbar.addSeparator()
+            else:
+                toolbar.addAction(action)
+        self.toolbar = toolbar
+        self.addToolBar(toolbar)
+        for action in self._all_actions():
+            if not action.shortcut().isEmpty():
+                # Tool tips name the shortcut, as the menus do.
+                action.setToolTip(f"{action.text().replace('&', '')} "
+                                  f"({action.shortcut().toString(QKeySequence.NativeText)})")
+
+    def _all_actions(self) -> list[QAction]:
+        return [*self.actions.values(), self.undo_action, self.redo_action,
+                *self.graph_actions.values()]
+
+    def restyle(self) -> None:
+        """Pick up the current colour scheme's icons everywhere."""
+        for action in self._all_actions():
+            if action.data():
+                action.setIcon(self.theme.icon(action.data()))
+        self.problem_count.setIcon(self.theme.icon("error" if self.problems.problems else "ok"))
+        self.welcome.restyle()
+        self.problems.restyle()
+        if self.tree is not None:
+            self.tree.restyle()
+        for editor in self.editors():
+            editor.restyle()
+            if isinstance(editor, ActionEditor) and editor.has_graph:
+                editor.graph.apply_theme("dark" if self.theme.dark else "light")
+
+    def _side_docks(self) -> dict[str, QDockWidget]:
+        """The event palette and the properties panel of the graph, when app.graph is there."""
+        docks = {}
+        try:
+            from app.palette import Palette
+            from app.properties import PropertiesPanel  # noqa: F401 (made per project)
+        except ImportError:
+            return docks
+        from nodes import catalogue
+
+        self.palette = Palette(catalogue())
+        self.palette.kindActivated.connect(lambda kind: self.graph_command("add_event", kind))
+        for name, title, widget in (("palette", "Events", self.palette),
+                                    ("properties", "Properties", None)):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(name)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+            if widget is not None:
+                dock.setWidget(widget)
+            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
+            dock.hide()
+            docks[name] = dock
+        self.resizeDocks(list(docks.values()), [290, 290], Qt.Orientation.Horizontal)
+        self.resizeDocks(list(docks.values()), [220, 400], Qt.Orientation.Vertical)
+        return docks
+
+    def _properties_for(self, document: Document | None) -> None:
+        """A properties panel for the new project's events (it follows that document)."""
+        dock = self.side_docks.get("properties")
+        if dock is None:
+            return
+        old = dock.widget()
+        if document is None:
+            panel = None
+        else:
+            from app.properties import PropertiesPanel
+
+            panel = PropertiesPanel(document)
+        dock.setWidget(panel)
+        if old is not None:
+            old.deleteLater()
+
+    # -- the document -----------------------------------------------------------------------
+    def set_document(self, document: Document | None, adopted: Path | None = None) -> None:
+        """Show a project (or the welcome page for None), replacing the one shown."""
+        old = self.document
+        for i in reversed(range(self.tabs.count())):
+            self.tabs.widget(i).deleteLater()
+            self.tabs.removeTab(i)
+        if self.tree is not None:
+            self.tree.deleteLater()
+            self.tree = None
+        if old is not None:
+            old.changed.disconnect(self._document_changed)
+            old.pathChanged.disconnect(self._path_changed)
+            self.undo_group.removeStack(old.undo)
+            old.deleteLater()
+        self.document = document
+        self.autosave.attach(document, adopted)
+        self._properties_for(document)
+        if document is None:
+            self.problems.show_problems([])
+            self._show_welcome()
+        else:
+            document.setParent(self)
+            self.undo_group.addStack(document.undo)
+            self.undo_group.setActiveStack(document.undo)
+            document.changed.connect(self._document_changed)
+            document.pathChanged.connect(self._path_changed)
+            # After undo/redo the stack's clean state is known only once its index moved.
+            document.undo.indexChanged.connect(self._index_moved)
+            self.tree = ProjectTree(document, self.prompts, self.theme)
+            self.tree.opened.connect(lambda s, i: self.open_item(s, i))
+            self.tree_holder.layout().addWidget(self.tree)
+            self.splitter.setSizes([260, max(self.width() - 260, 600)])
+            self.pages.setCurrentWidget(self.splitter)
+            self.centre.setCurrentWidget(self.empty)
+            self.update_problems()
+        self._update_title()
+        self._update_actions()
+
+    def _show_welcome(self) -> None:
+        self.welcome.set_recent(self.recent_files())
+        self.welcome.set_recoverable(
+            [(str(p), f"{_project_name(p)} ({recovery.when(p)})") for p in recovery.orphans()])
+        self.pages.setCurrentWidget(self.welcome)
+
+    def _document_changed(self) -> None:
+        self._update_title()
+        self._update_actions()
+        for editor in self.editors():
+            if editor.stale:
+                self._replace_stale(editor)
+            else:
+                editor.refresh()
+        self._retitle_tabs()
+        self.problems_timer.start()
+
+    def _path_changed(self) -> None:
+        self._update_title()
+        if self.document is not None and self.document.path is not None:
+            self.add_recent(self.document.path)
+
+    def _index_moved(self, _index: int) -> None:
+        self._update_title()
+
+    def _update_title(self) -> None:
+        doc = self.document
+        self.setWindowTitle(f"{doc.title()} — Actiongraph" if doc else "Actiongraph")
+        self.file_label.setText(str(doc.path) if doc and doc.path else "")
+
+    def _update_actions(self) -> None:
+        has_doc = self.document is not None
+        for key in ("save", "save_as", "export", "close", "rename", "duplicate_item",
+                    "delete_item", "search", "add_models", "add_endpoints", "add_actions"):
+            self.actions[key].setEnabled(has_doc)
+        graph = self.current_graph()
+        for key in ("fit", "tidy"):
+            self.actions[key].setEnabled(graph is not None)
+        self.problem_count.setVisible(has_doc)
+
+    # -- files ------------------------------------------------------------------------------
+    def confirm_close(self) -> bool:
+        """Ask about unsaved edits; True when the project may be closed."""
+        doc = self.document
+        if doc is None or not doc.dirty:
+            return True
+        answer = self.prompts.save_changes(doc.path.name if doc.path else doc.project.name)
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def close_project(self) -> bool:
+        """Close the project (asking about unsaved edits) and show the welcome page."""
+        if not self.confirm_close():
+            return False
+        self.autosave.discard()
+        self.set_document(None)
+        return True
+
+    def new_project(self, template: str | None = None) -> bool:
+        """Start an unsaved project, empty or copied from an example."""
+        if template:
+            try:
+                project = load(template)
+            except ProjectError as e:
+                self._report(e, template)
+                return False
+        else:
+            project = Project(name="Untitled")
+        if not self.close_project():
+            return False
+        self.autosave.key = recovery.new_key()
+        self.set_document(Document(project))
+        return True
+
+    def open_file(self, path: str | Path | None = None) -> bool:
+        """Open a project file (asking which when no path); offers autosaved edits to recover."""
+        if path is None:
+            folder = str(self.document.path.parent) if self.document and self.document.path \
+                else QSettings().value("files/folder", "")
+            path = self.prompts.open_path(folder)
+            if not path:
+                return False
+        path = Path(path).absolute()
+        try:
+            document = Document.open(path)
+        except ProjectError as e:
+            self._report(e, path)
+            return False
+        if not self.close_project():
+            return False
+        QSettings().setValue("files/folder", str(path.parent))
+        adopted = None
+        pending = recovery.pending(path)
+        if pending is not None:
+            if self.prompts.recover(path.name, recovery.when(pending)):
+                adopted = self._restore(document, pending)
+            else:
+                pending.unlink(missing_ok=True)
+        self.set_document(document, adopted)
+        self.add_recent(path)
+        self.statusBar().showMessage(f"Opened {path.name}", 4000)
+        return True
+
+    def _restore(self, document: Document, source: Path) -> Path | None:
+        """Apply a recovery file's project to a document as one undoable edit."""
+        try:
+            recovered = loads(source.read_text(encoding="utf-8"), str(source))
+        except (OSError, ProjectError) as e:
+            problems = e.problems if isinstance(e, ProjectError) else []
+            self.prompts.error("Cannot recover", f"The recovery file {source} cannot be read.",
+                               [str(p) for p in problems])
+            return None
+        project = document.project
+        names = [f.name for f in dataclasses.fields(Project)]
+        old = {n: getattr(project, n) for n in names}
+        new = {n: getattr(recovered, n) for n in names}
+
+        def apply(forward: bool) -> None:
+            for n in names:
+                setattr(project, n, (new if forward else old)[n])
+
+        document.edit("Recover unsaved changes", apply)
+        return source
+
+    def recover_unsaved(self, source: Path) -> bool:
+        """Reopen an unsaved project kept by autosave before a crash."""
+        if not self.close_project():
+            return False
+        document = Document(Project(name="Untitled"))
+        if self._restore(document, source) is None:
+            return False
+        key = source.name.removeprefix("untitled-").split(".", 1)[0]
+        self.autosave.key = key
+        self.set_document(document, source)
+        return True
+
+    def save(self) -> bool:
+        """Save to the project's file (asking for one the first time)."""
+        doc = self.document
+        if doc is None:
+            return False
+        if doc.path is None:
+            return self.save_as()
+        if not doc.dirty and doc.path.exists():
+            return True  # nothing changed: the file keeps its exact bytes
+        return self._save_to(doc.path)
+
+    def save_as(self) -> bool:
+        """Save under a new file name; the project then lives there."""
+        doc = self.document
+        if doc is None:
+            return False
+        suggested = str(doc.path) if doc.path else str(
+            Path(QSettings().value("files/folder", str(Path.home())))
+            / f"{_file_stem(doc.project.name)}{SUFFIX}")
+        path = self.prompts.save_path("Save project as", suggested)
+        return bool(path) and self._save_to(Path(path).absolute())
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.document.save(path)
+        except OSError as e:
+            self.prompts.error("Cannot save", f"{path} could not be written: {e.strerror or e}")
+            return False
+        self.autosave.discard()
+        self.add_recent(path)
+        self.statusBar().showMessage(f"Saved {path.name}", 4000)
+        return True
+
+    def export(self) -> bool:
+        """Write a copy of the project file elsewhere (the project stays where it is)."""
+        doc = self.document
+        if doc is None:
+            return False
+        name = doc.path.name if doc.path else f"{_file_stem(doc.project.name)}{SUFFIX}"
+        path = self.prompts.save_path("Export project file", str(Path.home() / name))
+        if not path:
+            return False
+        try:
+            write_atomic(Path(path), doc.text())
+        except OSError as e:
+            self.prompts.error("Cannot export", f"{path} could not be written: {e.strerror or e}")
+            return False
+        self.statusBar().showMessage(f"Exported to {path}", 4000)
+        return True
+
+    def _report(self, error: ProjectError, path) -> None:
+        count = len(error.problems)
+        self.prompts.error(
+            "Cannot open project",
+            f"{Path(path).name} cannot be opened: {count} problem{'s' if count != 1 else ''}. "
+            "The file was not changed.",
+            [str(p) for p in error.problems])
+
+    def recent_files(self) -> list[str]:
+        """Recently opened project files, newest first."""
+        value = QSettings().value("files/recent", [])
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def add_recent(self, path: Path) -> None:
+        """Put a file at the top of the recent list."""
+        text = str(Path(path).absolute())
+        recent = [text] + [p for p in self.recent_files() if p != text]
+        QSettings().setValue("files/recent", recent[:MAX_RECENT])
+
+    def _fill_recent_menu(self) -> None:
+        self.recent_menu.clear()
+        for p in self.recent_files():
+            self.recent_menu.addAction(p, lambda path=p: self.open_file(path))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Ask about unsaved edits; a clean close leaves no recovery file behind."""
+        if not self.confirm_close():
+            event.ignore()
+            return
+        self.autosave.discard()
+        QSettings().setValue("window/geometry", self.saveGeometry())
+        event.accept()
+
+    # -- editors ----------------------------------------------------------------------------
+    def editors(self) -> list[Editor]:
+        """The open editor tabs."""
+        return [self.tabs.widget(i) for i in range(self.tabs.count())
+                if isinstance(self.tabs.widget(i), Editor)]
+
+    def open_item(self, section: str, item_id: str) -> Editor | None:
+        """Open (or show) the editor of a model, endpoint or action."""
+        if self.document is None or find(self.document.project, section, item_id) is None:
+            return None
+        for editor in self.editors():
+            if editor.section == section and editor.item_id == item_id:
+                self.tabs.setCurrentWidget(editor)
+                return editor
+        editor = EDITORS[section](self.document, item_id, self.prompts, self.theme)
+        self._add_tab(editor)
+        self.tree.select(section, item_id)
+        return editor
+
+    def _add_tab(self, editor: Editor, index: int = -1) -> None:
+        from app import theme as looks
+
+        index = self.tabs.insertTab(index, editor, looks.item_icon(editor.section),
+                                    editor.title())
+        self.tabs.setCurrentIndex(index)
+        self.centre.setCurrentWidget(self.tabs)
+        if isinstance(editor, ActionEditor) and editor.has_graph:
+            self._connect_graph(editor)
+            editor.graph.show_problems(self.document.problems())
+
+    def _connect_graph(self, editor: ActionEditor) -> None:
+        graph = editor.graph
+        graph.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        graph.eventSelected.connect(lambda eid, g=graph: self._event_selected(g, eid))
+
+    def _replace_stale(self, editor: Editor) -> None:
+        index = self.tabs.indexOf(editor)
+        self.tabs.removeTab(index)
+        editor.deleteLater()
+        if editor.item is not None:
+            # The same item as a new object (recovered, or reloaded): edit that one instead.
+            self._add_tab(EDITORS[editor.section](self.document, editor.item_id, self.prompts,
+                                                  self.theme), index)
+        if not self.tabs.count():
+            self.centre.setCurrentWidget(self.empty)
+
+    def close_tab(self, index: int) -> None:
+        """Close one editor tab (the edits stay in the project)."""
+        widget = self.tabs.widget(index)
+        self.tabs.removeTab(index)
+        widget.deleteLater()
+        if not self.tabs.count():
+            self.centre.setCurrentWidget(self.empty)
+
+    def _retitle_tabs(self) -> None:
+        for i in range(self.tabs.count()):
+            widget = self.tabs.widget(i)
+            if isinstance(widget, Editor) and self.tabs.tabText(i) != widget.title():
+                self.tabs.setTabText(i, widget.title())
+
+    def current_editor(self) -> Editor | None:
+        """The editor of the current tab."""
+        widget = self.tabs.currentWidget()
+        return widget if isinstance(widget, Editor) else None
+
+    def current_graph(self):
+        """The ActionGraph of the current tab, or None."""
+        editor = self.current_editor()
+        if isinstance(editor, ActionEditor) and editor.has_graph:
+            return editor.graph
+        return None
+
+    def _current_tab_changed(self) -> None:
+        self._update_actions()
+        editor = self.current_editor()
+        if editor is not None and self.tree is not None:
+            self.tree.select(editor.section, editor.item_id)
+        self._bind_side_docks()
+
+    def _bind_side_docks(self) -> None:
+        """Show the palette and the properties of the current action graph (hidden otherwise)."""
+        graph = self.current_graph()
+        for dock in self.side_docks.values():
+            dock.setVisible(graph is not None)
+        panel = self.side_docks["properties"].widget() if "properties" in self.side_docks \
+            else None
+        if graph is not None and panel is not None:
+            if panel.action is not graph.action:
+                panel.set_action(graph.action)
+            selected = graph.selected_ids()
+            panel.show_event(selected[0] if len(selected) == 1 else "")
+
+    def _event_selected(self, graph, event_id: str) -> None:
+        panel = self.side_docks["properties"].widget() if "properties" in self.side_docks \
+            else None
+        if panel is not None and graph is self.current_graph():
+            panel.show_event(event_id)
+
+    # -- edit commands ----------------------------------------------------------------------
+    def edit_command(self, methods: tuple[str, ...]) -> None:
+        """Copy/paste/duplicate/delete/select all: on the graph, or on the tree's item."""
+        focus = QApplication.focusWidget()
+        if self.tree is not None and focus is not None and self.tree.isAncestorOf(focus):
+            if methods[0] == "duplicate":
+                self.tree.duplicate_current()
+            elif methods[0] == "delete":
+                self.tree.delete_current()
+            return
+        table = next((w for w in _ancestors(focus) if isinstance(w, RowsTable)), None)
+        if table is not None:
+            if methods[0] == "delete":
+                table.remove_selected()
+            return
+        graph = self.current_graph()
+        for name in methods:
+            method = getattr(graph, name, None) if graph is not None else None
+            if callable(method):
+                method()
+                return
+
+    def graph_command(self, name: str, *args) -> None:
+        """Zoom to fit, tidy, or add an event to the current action graph."""
+        graph = self.current_graph()
+        method = getattr(graph, name, None) if graph is not None else None
+        if callable(method):
+            method(*args)
+
+    def _focus_search(self) -> None:
+        if self.tree is not None:
+            self.tree.search.setFocus()
+            self.tree.search.selectAll()
+
+    # -- problems ---------------------------------------------------------------------------
+    def update_problems(self) -> None:
+        """Recompile and show the project's problems (list, status bar, graphs)."""
+        self.problems_timer.stop()
+        if self.document is None:
+            return
+        problems = self.document.problems()
+        self.problems.show_problems(problems)
+        n = len(problems)
+        self.problem_count.setText(f"{n} problem{'s' if n != 1 else ''}" if n else "No problems")
+        self.problem_count.setIcon(self.theme.icon("error" if n else "ok"))
+        for editor in self.editors():
+            if isinstance(editor, ActionEditor) and editor.has_graph:
+                editor.graph.show_problems(self.document.problems())
+
+    def _problems_of(self, editor: ActionEditor) -> list:
+        action = editor.item
+        if action is None or self.document is None:
+            return []
+        return [p for p in self.document.problems()
+                if (pl := place(p)) and pl.section == "actions" and pl.name == action.name]
+
+    def go_to_problem(self, problem) -> None:
+        """Open the editor of the problem's item; select the event or row it names."""
+        where = place(problem)
+        if where is None or self.document is None:
+            return
+        item = next((x for x in getattr(self.document.project, where.section)
+                     if x.name == where.name), None)
+        if item is None:
+            return
+        editor = self.open_item(where.section, item.id)
+        if where.event and isinstance(editor, ActionEditor) and editor.has_graph:
+            editor.graph.select_event(where.event)
+        elif editor is not None:
+            _select_row(editor, where.rest)
+
+    def _show_shortcuts(self) -> None:
+        lines = [f"{a.text().replace('&', '')}\t{a.shortcut().toString(QKeySequence.NativeText)}"
+                 for a in self._all_actions() if not a.shortcut().isEmpty()]
+        QMessageBox.information(self, "Keyboard shortcuts", "\n".join(lines))
+
+
+def _ancestors(widget: QWidget | None):
+    """A widget and its parents, innermost first."""
+    while widget is not None:
+        yield widget
+        widget = widget.parentWidget()
+
+
+def _select_row(editor: Editor, rest: str) -> None:
+    """Select the field or variable a problem's location names (`fields["likes"].default`)."""
+    m = re.match(r'^(fields|variables)\["([^"]+)"\]', rest or "")
+    table = getattr(editor, "fields", None) or getattr(editor, "variables", None) \
+        or getattr(editor, "globals", None)
+    if not m or table is None or not hasattr(table, "model"):
+        return
+    for obj in table.model.rows():
+        if getattr(obj, "name", None) == m.group(2):
+            table.select(obj)
+            return
+
+
+def _project_name(path: Path) -> str:
+    try:
+        return load(path).name
+    except ProjectError:
+        return path.name
+
+
+def _file_stem(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "-" for c in name.lower()).strip("-") \
+        or "project"
