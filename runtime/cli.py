@@ -23,12 +23,15 @@ COMMANDS_GROUP = "actiongraph.commands"  # other packages (the editor) add subco
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = _parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        return _plugin("open", [], parser)
+    args, unknown = parser.parse_known_args(argv)
     if args.command in ("serve", "check"):
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
         return {"serve": serve, "check": check}[args.command](args)
-    return _plugin(args.command, args.rest, parser)
+    if args.command is None:
+        return _plugin("open", unknown, parser)
+    # Subcommands from other packages parse their own options (e.g. open --screenshot X FILE).
+    return _plugin(args.command, unknown + args.rest, parser)
 
 
 def _parser() -> argparse.ArgumentParser:
