@@ -3,21 +3,14 @@
 import csv
 import io
 import json
-from decimal import Decimal
 
-from nodes.kind import EventKind, Port, Setting
+from nodes.kind import EventKind, InputProblem, Port, Setting, describe_value
 from runtime.kinds import json_default
 
 OPERATIONS = ("parse", "build")
 MAX_ROWS = 10_000
 
 
-class _Problem(Exception):
-    """Bad input for the chosen operation; becomes the event's error (with a status)."""
-
-    def __init__(self, message: str, status: int = 500):
-        super().__init__(message)
-        self.status = status
 
 
 async def run(ctx, inputs, settings):
@@ -30,19 +23,11 @@ async def run(ctx, inputs, settings):
             result = _parse(_source(inputs.get("text")), delimiter, header)
         else:
             result = _build(inputs.get("records"), delimiter, header)
-    except _Problem as e:
+    except InputProblem as e:
         raise ctx.error(f"{operation}: {e}", e.status) from None
     return {"result": result}
 
 
-def _what(value) -> str:
-    """The kind of a value in the user's words."""
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float, Decimal)):
-        return "a number"
-    return {str: "text", list: "a list", dict: "an object", type(None): "null"}.get(
-        type(value), type(value).__name__)
 
 
 def _delimiter(value) -> str:
@@ -51,7 +36,7 @@ def _delimiter(value) -> str:
     if value in ("\\t", "tab", "TAB"):
         return "\t"
     if not isinstance(value, str) or len(value) != 1 or value in "\"\r\n":
-        raise _Problem(f'`delimiter` must be one character such as , ; | or \\t, got "{value}"')
+        raise InputProblem(f'`delimiter` must be one character such as , ; | or \\t, got "{value}"')
     return value
 
 
@@ -62,10 +47,10 @@ def _source(value) -> str:
         try:
             return value["content"].decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise _Problem(f'"{name}" is not UTF-8 text (save it as "CSV UTF-8")', 422) from None
+            raise InputProblem(f'"{name}" is not UTF-8 text (save it as "CSV UTF-8")', 422) from None
     if isinstance(value, str):
         return value.removeprefix("\ufeff")
-    raise _Problem(f"`text` must be CSV text or a File, got {_what(value)}")
+    raise InputProblem(f"`text` must be CSV text or a File, got {describe_value(value)}")
 
 
 def _parse(text: str, delimiter: str, header: bool) -> list:
@@ -80,18 +65,18 @@ def _parse(text: str, delimiter: str, header: bool) -> list:
                 columns = _columns(row)
                 continue
             if len(rows) == MAX_ROWS:
-                raise _Problem(f"the CSV has more than {MAX_ROWS:,} rows; split it into smaller "
+                raise InputProblem(f"the CSV has more than {MAX_ROWS:,} rows; split it into smaller "
                                "files", 413)
             if columns is None:
                 rows.append(row)
             elif len(row) > len(columns):
-                raise _Problem(f"line {reader.line_num} has {len(row)} values but the header has "
+                raise InputProblem(f"line {reader.line_num} has {len(row)} values but the header has "
                                f"{len(columns)} columns", 422)
             else:
                 rows.append(dict(zip(columns, row + [None] * (len(columns) - len(row)),
                                      strict=True)))
     except csv.Error as e:
-        raise _Problem(f"line {reader.line_num} is not valid CSV: {e}", 422) from None
+        raise InputProblem(f"line {reader.line_num} is not valid CSV: {e}", 422) from None
     return rows
 
 
@@ -99,21 +84,21 @@ def _columns(row: list[str]) -> list[str]:
     columns = [cell.strip() for cell in row]
     for i, name in enumerate(columns):
         if not name:
-            raise _Problem(f"column {i + 1} of the header row has no name", 422)
+            raise InputProblem(f"column {i + 1} of the header row has no name", 422)
         if name in columns[:i]:
-            raise _Problem(f'two columns of the header row are called "{name}"', 422)
+            raise InputProblem(f'two columns of the header row are called "{name}"', 422)
     return columns
 
 
 def _build(records, delimiter: str, header: bool) -> str:
     if not isinstance(records, (list, tuple)):
-        raise _Problem(f"`records` must be a list of records, got {_what(records)}")
+        raise InputProblem(f"`records` must be a list of records, got {describe_value(records)}")
     columns: dict[str, None] = {}
     for i, item in enumerate(records):
         if isinstance(item, dict):
             columns.update(dict.fromkeys(map(str, item)))
         elif not isinstance(item, (list, tuple)):
-            raise _Problem(f"item {i} of `records` is {_what(item)}, not a record or a list")
+            raise InputProblem(f"item {i} of `records` is {describe_value(item)}, not a record or a list")
     out = io.StringIO()
     writer = csv.writer(out, delimiter=delimiter, lineterminator="\r\n")
     if header and columns:

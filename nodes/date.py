@@ -3,19 +3,13 @@
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from nodes.kind import EventKind, Port, Setting
+from nodes.kind import EventKind, InputProblem, Port, Setting, describe_value
 
 OPERATIONS = ("now", "add", "subtract", "format", "parse", "difference")
 UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}
 MAX_PATTERN = 200
 
 
-class _Problem(Exception):
-    """Bad input for the chosen operation; becomes the event's error (with a status)."""
-
-    def __init__(self, message: str, status: int = 500):
-        super().__init__(message)
-        self.status = status
 
 
 async def run(ctx, inputs, settings):
@@ -34,7 +28,7 @@ async def run(ctx, inputs, settings):
         else:
             seconds = (_moment(inputs, "other") - _moment(inputs, "date")).total_seconds()
             result = _tidy(seconds / UNITS[unit])
-    except _Problem as e:
+    except InputProblem as e:
         raise ctx.error(f"{operation}: {e}", e.status) from None
     return {"result": result}
 
@@ -47,14 +41,6 @@ def _now(ctx) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _what(value) -> str:
-    """The kind of a value in the user's words."""
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float, Decimal)):
-        return "a number"
-    return {str: "text", list: "a list", dict: "an object", type(None): "null"}.get(
-        type(value), type(value).__name__)
 
 
 def _moment(inputs, name: str) -> datetime:
@@ -66,7 +52,7 @@ def _moment(inputs, name: str) -> datetime:
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    raise _Problem(f"`{name}` must be a date or a date and time, got {_what(value)}")
+    raise InputProblem(f"`{name}` must be a date or a date and time, got {describe_value(value)}")
 
 
 def _iso(text: str, name: str) -> datetime:
@@ -76,7 +62,7 @@ def _iso(text: str, name: str) -> datetime:
     try:
         return datetime.fromisoformat(cleaned)
     except ValueError:
-        raise _Problem(f'`{name}` "{text[:40]}" is not a date like 2024-05-31 or '
+        raise InputProblem(f'`{name}` "{text[:40]}" is not a date like 2024-05-31 or '
                        "2024-05-31T14:30:00Z", 422) from None
 
 
@@ -84,11 +70,11 @@ def _shift(inputs, unit: str, sign: int) -> datetime:
     start = _moment(inputs, "date")
     amount = inputs.get("amount")
     if isinstance(amount, bool) or not isinstance(amount, (int, float, Decimal)):
-        raise _Problem(f"`amount` must be a number, got {_what(amount)}")
+        raise InputProblem(f"`amount` must be a number, got {describe_value(amount)}")
     try:
         return start + sign * timedelta(seconds=float(amount) * UNITS[unit])
     except (OverflowError, ValueError):
-        raise _Problem(f"{amount} {unit} from {start.isoformat()} is outside the years "
+        raise InputProblem(f"{amount} {unit} from {start.isoformat()} is outside the years "
                        "1 to 9999") from None
 
 
@@ -97,9 +83,9 @@ def _pattern(inputs) -> str | None:
     if pattern in (None, ""):
         return None
     if not isinstance(pattern, str):
-        raise _Problem(f"`pattern` must be text such as %Y-%m-%d, got {_what(pattern)}")
+        raise InputProblem(f"`pattern` must be text such as %Y-%m-%d, got {describe_value(pattern)}")
     if len(pattern) > MAX_PATTERN:
-        raise _Problem(f"`pattern` is {len(pattern):,} characters long; at most {MAX_PATTERN}")
+        raise InputProblem(f"`pattern` is {len(pattern):,} characters long; at most {MAX_PATTERN}")
     return pattern
 
 
@@ -110,7 +96,7 @@ def _format(inputs) -> str:
     try:
         return moment.strftime(pattern)
     except ValueError as e:
-        raise _Problem(f'cannot format with the pattern "{pattern}": {e}') from None
+        raise InputProblem(f'cannot format with the pattern "{pattern}": {e}') from None
 
 
 def _parse(inputs) -> datetime:
@@ -120,7 +106,7 @@ def _parse(inputs) -> datetime:
     try:
         parsed = datetime.strptime(text.strip(), pattern)
     except ValueError:
-        raise _Problem(f'`date` "{text[:40]}" does not fit the pattern "{pattern}"', 422) from None
+        raise InputProblem(f'`date` "{text[:40]}" does not fit the pattern "{pattern}"', 422) from None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 

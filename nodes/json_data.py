@@ -2,9 +2,8 @@
 
 import json
 import re
-from decimal import Decimal
 
-from nodes.kind import EventKind, Port, Setting
+from nodes.kind import EventKind, InputProblem, Port, Setting, describe_value
 from runtime.kinds import json_default
 
 OPERATIONS = ("parse", "stringify", "get")
@@ -15,12 +14,6 @@ _STEP = re.compile(r"(?:^|\.)(?P<key>[^.\[\]\"']+)|\[(?P<index>-?\d+)\]"
                    r"|\[(?P<quote>[\"'])(?P<quoted>.*?)(?P=quote)\]")
 
 
-class _Problem(Exception):
-    """Bad input for the chosen operation; becomes the event's error (with a status)."""
-
-    def __init__(self, message: str, status: int = 500):
-        super().__init__(message)
-        self.status = status
 
 
 async def run(ctx, inputs, settings):
@@ -33,19 +26,11 @@ async def run(ctx, inputs, settings):
             result = _stringify(inputs.get("value"), settings.get("pretty"))
         else:
             result = _get(inputs.get("value"), inputs.get("path"), settings.get("if_missing"))
-    except _Problem as e:
+    except InputProblem as e:
         raise ctx.error(f"{operation}: {e}", e.status) from None
     return {"result": result}
 
 
-def _what(value) -> str:
-    """The kind of a value in the user's words."""
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float, Decimal)):
-        return "a number"
-    return {str: "text", list: "a list", dict: "an object", type(None): "null"}.get(
-        type(value), type(value).__name__)
 
 
 def _parse(text):
@@ -55,17 +40,17 @@ def _parse(text):
         try:
             text = text.decode("utf-8-sig")
         except UnicodeDecodeError:
-            raise _Problem("`text` is not UTF-8 text", 422) from None
+            raise InputProblem("`text` is not UTF-8 text", 422) from None
     if not isinstance(text, str):
-        raise _Problem(f"`text` must be text (or a File), got {_what(text)}")
+        raise InputProblem(f"`text` must be text (or a File), got {describe_value(text)}")
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        raise _Problem(f"`text` is not valid JSON: {e.msg} (line {e.lineno} column {e.colno})",
+        raise InputProblem(f"`text` is not valid JSON: {e.msg} (line {e.lineno} column {e.colno})",
                        422) from None
     except (ValueError, RecursionError) as e:
         detail = "it is nested too deeply" if isinstance(e, RecursionError) else str(e)
-        raise _Problem(f"`text` cannot be read as JSON: {detail}", 422) from None
+        raise InputProblem(f"`text` cannot be read as JSON: {detail}", 422) from None
 
 
 def _stringify(value, pretty: bool) -> str:
@@ -76,9 +61,9 @@ def _stringify(value, pretty: bool) -> str:
         return json.dumps(value, default=json_default, ensure_ascii=False, allow_nan=False,
                           separators=(",", ":"))
     except (TypeError, ValueError) as e:
-        raise _Problem(f"`value` cannot be written as JSON: {e}") from None
+        raise InputProblem(f"`value` cannot be written as JSON: {e}") from None
     except RecursionError:
-        raise _Problem("`value` is nested too deeply (or holds itself)") from None
+        raise InputProblem("`value` is nested too deeply (or holds itself)") from None
 
 
 def _steps(path: str) -> list[str | int]:
@@ -88,7 +73,7 @@ def _steps(path: str) -> list[str | int]:
     while at < len(path):
         m = _STEP.match(path, at)
         if m is None or m.end() == at:
-            raise _Problem(f'`path` "{path}" is not a path like a.b[0].c (stuck at character '
+            raise InputProblem(f'`path` "{path}" is not a path like a.b[0].c (stuck at character '
                            f"{at + 1})")
         if m.group("key") is not None:
             steps.append(m.group("key"))
@@ -104,16 +89,16 @@ def _get(value, path, if_missing: str):
     if path is None or path == "":
         return value
     if not isinstance(path, str):
-        raise _Problem(f"`path` must be text such as a.b[0].c, got {_what(path)}")
+        raise InputProblem(f"`path` must be text such as a.b[0].c, got {describe_value(path)}")
     if len(path) > MAX_PATH:
-        raise _Problem(f"`path` is {len(path):,} characters long; at most {MAX_PATH}")
+        raise InputProblem(f"`path` is {len(path):,} characters long; at most {MAX_PATH}")
     here, walked = value, ""
     for step in _steps(path):
         found = _step(here, step)
         if found is _MISSING:
             if if_missing == "error":
                 place = f'"{walked}"' if walked else "`value`"
-                raise _Problem(f'nothing at "{path}": {place} is {_what(here)}'
+                raise InputProblem(f'nothing at "{path}": {place} is {describe_value(here)}'
                                f"{_has_no(here, step)}", 422)
             return None
         here = found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 # Setting kinds the compiler knows how to check and the editor how to show.
@@ -110,6 +111,24 @@ class EventKind:
     def describe(self, settings: dict[str, Any]) -> str:
         """The short text on the node's face."""
         return self.summary(settings) if self.summary else ""
+
+
+class InputProblem(Exception):
+    """Bad input for an event's operation; the event turns it into its error (with a status)."""
+
+    def __init__(self, message: str, status: int = 500):
+        super().__init__(message)
+        self.status = status
+
+
+def describe_value(value: Any) -> str:
+    """The kind of a value in the user's words ("a number", "text", "a list" ...)."""
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, (int, float, Decimal)):
+        return "a number"
+    return {str: "text", list: "a list", dict: "an object", type(None): "null"}.get(
+        type(value), type(value).__name__)
 
 
 def compatible(output_kind: str, input_kind: str) -> bool:

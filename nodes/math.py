@@ -4,7 +4,7 @@ import math
 import secrets
 from decimal import Decimal
 
-from nodes.kind import EventKind, Port, Setting
+from nodes.kind import EventKind, InputProblem, Port, Setting, describe_value
 from runtime.expressions import FUNCTIONS, EvaluationError
 
 OPERATIONS = ("round", "floor", "ceil", "abs", "min", "max", "sum", "average",
@@ -13,8 +13,6 @@ MAX_DIGITS = 4300  # as in expressions: whole numbers longer than this are refus
 _RANDOM = secrets.SystemRandom()  # users reach for it to make codes and tokens
 
 
-class _Problem(Exception):
-    """Bad input for the chosen operation; becomes the event's error."""
 
 
 async def run(ctx, inputs, settings):
@@ -22,49 +20,41 @@ async def run(ctx, inputs, settings):
     operation = settings["operation"]
     try:
         return {"result": _COMPUTE[operation](inputs)}
-    except _Problem as e:
+    except InputProblem as e:
         raise ctx.error(f"{operation}: {e}") from None
     except EvaluationError as e:
         raise ctx.error(f"{operation}: {e.message}") from None
 
 
-def _what(value) -> str:
-    """The kind of a value in the user's words."""
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float, Decimal)):
-        return "a number"
-    return {str: "text", list: "a list", dict: "an object", type(None): "null"}.get(
-        type(value), type(value).__name__)
 
 
 def _number(inputs, name: str):
     value = inputs.get(name)
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-        raise _Problem(f"`{name}` must be a number, got {_what(value)}")
+        raise InputProblem(f"`{name}` must be a number, got {describe_value(value)}")
     if isinstance(value, int):
         return value
     if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):
-        raise _Problem(f"`{name}` must be a finite number")
+        raise InputProblem(f"`{name}` must be a finite number")
     if isinstance(value, Decimal) and value.adjusted() >= MAX_DIGITS:
-        raise _Problem(f"`{name}` is too large (more than {MAX_DIGITS:,} digits)")
+        raise InputProblem(f"`{name}` is too large (more than {MAX_DIGITS:,} digits)")
     return value
 
 
 def _whole(inputs, name: str) -> int:
     value = _number(inputs, name)
     if value != int(value):
-        raise _Problem(f"`{name}` must be a whole number, got {value}")
+        raise InputProblem(f"`{name}` must be a whole number, got {value}")
     return int(value)
 
 
 def _numbers(inputs) -> list:
     values = inputs.get("list")
     if not isinstance(values, (list, tuple)):
-        raise _Problem(f"`list` must be a list of numbers, got {_what(values)}")
+        raise InputProblem(f"`list` must be a list of numbers, got {describe_value(values)}")
     for i, value in enumerate(values):
         if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
-            raise _Problem(f"item {i} of `list` is {_what(value)}, not a number")
+            raise InputProblem(f"item {i} of `list` is {describe_value(value)}, not a number")
     return list(values)
 
 
@@ -77,7 +67,7 @@ def _pick(name):
     def pick(inputs):
         values = _numbers(inputs)
         if not values:
-            raise _Problem("`list` is empty")
+            raise InputProblem("`list` is empty")
         return FUNCTIONS[name](values)
     return pick
 
@@ -85,7 +75,7 @@ def _pick(name):
 def _average(inputs):
     values = _numbers(inputs)
     if not values:
-        raise _Problem("`list` is empty")
+        raise InputProblem("`list` is empty")
     total = FUNCTIONS["sum"](values)
     return total / (Decimal(len(values)) if isinstance(total, Decimal) else len(values))
 
@@ -93,7 +83,7 @@ def _average(inputs):
 def _random_integer(inputs):
     low, high = _whole(inputs, "min"), _whole(inputs, "max")
     if low > high:
-        raise _Problem(f"`min` ({low}) is larger than `max` ({high})")
+        raise InputProblem(f"`min` ({low}) is larger than `max` ({high})")
     return _RANDOM.randint(low, high)
 
 

@@ -3,11 +3,10 @@
 import asyncio
 import re
 import unicodedata
-from decimal import Decimal
 
 import regex
 
-from nodes.kind import EventKind, Port, Setting
+from nodes.kind import EventKind, InputProblem, Port, Setting, describe_value
 from runtime.expressions import FUNCTIONS, MAX_LENGTH, EvaluationError
 
 OPERATIONS = ("join", "format", "upper", "lower", "trim", "split", "regex_match",
@@ -25,8 +24,6 @@ _FOLD = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "o",
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 
 
-class _Problem(Exception):
-    """Bad input for the chosen operation; becomes the event's error."""
 
 
 async def run(ctx, inputs, settings):
@@ -39,33 +36,25 @@ async def run(ctx, inputs, settings):
             result = await asyncio.to_thread(_replace, inputs, settings.get("ignore_case"))
             return {"result": result}
         return {"result": _COMPUTE[operation](inputs)}
-    except _Problem as e:
+    except InputProblem as e:
         raise ctx.error(f"{operation}: {e}") from None
     except EvaluationError as e:
         raise ctx.error(f"{operation}: {e.message}") from None
 
 
-def _what(value) -> str:
-    """The kind of a value in the user's words."""
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float, Decimal)):
-        return "a number"
-    return {str: "text", list: "a list", dict: "an object", type(None): "null"}.get(
-        type(value), type(value).__name__)
 
 
 def _text(inputs, name: str = "text") -> str:
     value = inputs.get(name)
     if not isinstance(value, str):
-        raise _Problem(f"`{name}` must be text, got {_what(value)}")
+        raise InputProblem(f"`{name}` must be text, got {describe_value(value)}")
     return value
 
 
 def _join(inputs):
     values = inputs.get("list")
     if not isinstance(values, (list, tuple)):
-        raise _Problem(f"`list` must be a list, got {_what(values)}")
+        raise InputProblem(f"`list` must be a list, got {describe_value(values)}")
     separator = inputs.get("separator")
     return FUNCTIONS["join"](values, "" if separator is None else _text(inputs, "separator"))
 
@@ -76,14 +65,14 @@ def _format(inputs):
     if values is None:
         values = {}
     if not isinstance(values, dict):
-        raise _Problem(f"`values` must be an object of name: value, got {_what(values)}")
+        raise InputProblem(f"`values` must be an object of name: value, got {describe_value(values)}")
     parts, size = [], 0
     for piece, match in _pieces(template):
         if match is not None:
             piece = _fill(match, values)
         size += len(piece)
         if size > MAX_LENGTH:
-            raise _Problem(f"the result would be longer than {MAX_LENGTH:,} characters")
+            raise InputProblem(f"the result would be longer than {MAX_LENGTH:,} characters")
         parts.append(piece)
     return "".join(parts)
 
@@ -97,7 +86,7 @@ def _pieces(template: str):
         if token in ("{{", "}}"):
             yield token[0], None
         elif m.group(1) is None:
-            raise _Problem(f'unexpected "{token}" at character {m.start() + 1} of the template: '
+            raise InputProblem(f'unexpected "{token}" at character {m.start() + 1} of the template: '
                            f'write {token * 2} for a brace, or {{name}} for a value')
         else:
             yield token, m.group(1)
@@ -112,7 +101,7 @@ def _fill(name: str, values: dict) -> str:
             where = f'"{".".join(seen)}"' if seen else "values"
             known = ", ".join(sorted(map(str, value))[:20]) if isinstance(value, dict) else ""
             detail = f" (it has: {known})" if known else ""
-            raise _Problem(f"the template uses {{{name}}}, but {where} has no \"{key}\"{detail}")
+            raise InputProblem(f"the template uses {{{name}}}, but {where} has no \"{key}\"{detail}")
         value, seen = value[key], [*seen, key]
     return "" if value is None else FUNCTIONS["str"](value)
 
@@ -132,15 +121,15 @@ def _slug(inputs) -> str:
 def _compiled(inputs, ignore_case):
     pattern = _text(inputs, "pattern")
     if len(pattern) > MAX_PATTERN:
-        raise _Problem(f"`pattern` is {len(pattern):,} characters long; at most {MAX_PATTERN}")
+        raise InputProblem(f"`pattern` is {len(pattern):,} characters long; at most {MAX_PATTERN}")
     text = _text(inputs)
     if len(text) > MAX_TEXT:
-        raise _Problem(f"`text` is {len(text):,} characters long; a regular expression runs on "
+        raise InputProblem(f"`text` is {len(text):,} characters long; a regular expression runs on "
                        f"at most {MAX_TEXT:,}")
     try:
         return regex.compile(pattern, regex.IGNORECASE if ignore_case else 0), text
     except regex.error as e:
-        raise _Problem(f'`pattern` "{pattern}" is not a valid regular expression: {e}') from None
+        raise InputProblem(f'`pattern` "{pattern}" is not a valid regular expression: {e}') from None
 
 
 def _match(inputs, ignore_case) -> dict:
@@ -165,10 +154,10 @@ def _replace(inputs, ignore_case) -> str:
         try:
             new = found.expand(replacement)
         except (regex.error, IndexError) as e:
-            raise _Problem(f'`replacement` "{replacement}" is not valid: {e}') from None
+            raise InputProblem(f'`replacement` "{replacement}" is not valid: {e}') from None
         size += len(new) - len(found.group())
         if size > MAX_LENGTH:
-            raise _Problem(f"the result would be longer than {MAX_LENGTH:,} characters")
+            raise InputProblem(f"the result would be longer than {MAX_LENGTH:,} characters")
         return new
 
     try:
@@ -177,8 +166,8 @@ def _replace(inputs, ignore_case) -> str:
         raise _slow(compiled.pattern) from None
 
 
-def _slow(pattern: str) -> _Problem:
-    return _Problem(f'`pattern` "{pattern}" took longer than {REGEX_SECONDS} s and was stopped; '
+def _slow(pattern: str) -> InputProblem:
+    return InputProblem(f'`pattern` "{pattern}" took longer than {REGEX_SECONDS} s and was stopped; '
                     "it probably backtracks (nested repeats such as (a+)+): simplify it")
 
 
