@@ -643,7 +643,7 @@ class ActionGraph(QWidget):
         mime = QApplication.clipboard().mimeData()
         if mime is not None and mime.hasFormat(EVENTS_MIME):
             text = bytes(mime.data(EVENTS_MIME)).decode()
-        elif _clipboard:
+        elif _clipboard and (mime is None or not mime.formats()):  # no system clipboard
             text = _clipboard[0]
         else:
             self._say("There are no copied events to paste.")
@@ -891,7 +891,7 @@ class ActionGraph(QWidget):
         self._repair_pipes(touched)
 
     def _apply_links(self, off: list[Link], on: list[Link]) -> bool:
-        a = self.action
+        """Take links off and put links on as one edit; False when refused or a no-op."""
 
         def mutate() -> None:
             for link in off:
@@ -909,10 +909,7 @@ class ActionGraph(QWidget):
         changed = self._change(label, mutate)
         if not changed:
             self._sync_links()
-        return changed and all(self._wanted(link) for link in on) and a is self.action
-
-    def _wanted(self, link: Link) -> bool:
-        return link in self._wanted_links()
+        return changed
 
     def _link(self, link: Link) -> None:
         a = self.action
@@ -1031,7 +1028,7 @@ class ActionGraph(QWidget):
                 if w.source in ids and w.target in ids:
                     a.wires.append(Wire(ids[w.source], w.output, ids[w.target], w.input))
 
-        self._change(f"{verb} {self._describe_ids(ids.values(), source.events)}", mutate)
+        self._change(f"{verb} {self._describe_ids(ids.values(), named=False)}", mutate)
         scene = self._viewer.scene()
         with _Blocked(scene):
             scene.clearSelection()
@@ -1149,10 +1146,10 @@ class ActionGraph(QWidget):
         return (f"{self._name(link.source)}.{link.output} to "
                 f"{self._name(link.target)}.{link.input}")
 
-    def _describe_ids(self, ids, events: dict | None = None) -> str:
+    def _describe_ids(self, ids, named: bool = True) -> str:
         ids = list(ids)
         if len(ids) == 1:
-            return self._name(ids[0]) if events is None else "1 event"
+            return self._name(ids[0]) if named else "1 event"
         return f"{len(ids)} events"
 
     def _view_positions(self, ids: list[str]) -> dict[str, tuple[float, float]]:

@@ -2,7 +2,7 @@
 
 The drawing items are lean on purpose: NodeGraphQt's own items give every port a rich text
 item and route every item change through Python, which costs seconds on a 500-event action.
-Ours draw their texts in `paint` and skip the Python item-change hook where nothing needs it.
+Ours draw all texts and the ports in the node's `paint`, and skip the Python item-change hook.
 """
 
 from __future__ import annotations
@@ -45,13 +45,13 @@ FACE_WIDTH = 300.0  # longest line on a node face before it is elided (the toolt
 PORT_ROW = PortEnum.SIZE.value + 1.0
 
 THEMES = {
-    "dark": {"background": (30, 31, 36), "grid": (40, 42, 48), "node": (44, 46, 54, 255),
+    "dark": {"background": (30, 31, 36), "grid": (37, 38, 44), "node": (44, 46, 54, 255),
              "border": (74, 78, 90, 255), "text": (236, 236, 240, 255), "flow": (225, 225, 232),
-             "hollow": (30, 31, 36), "flow_wire": (200, 200, 210, 255), "grid_major": (48, 50, 58)},
-    "light": {"background": (243, 244, 247), "grid": (226, 228, 233), "node": (255, 255, 255, 255),
+             "hollow": (30, 31, 36), "flow_wire": (200, 200, 210, 255), "grid_major": (46, 48, 56)},
+    "light": {"background": (243, 244, 247), "grid": (233, 235, 239), "node": (255, 255, 255, 255),
               "border": (178, 182, 192, 255), "text": (28, 30, 36, 255), "flow": (70, 72, 82),
               "hollow": (255, 255, 255), "flow_wire": (96, 98, 110, 255),
-              "grid_major": (214, 217, 224)},
+              "grid_major": (220, 223, 229)},
 }
 theme = dict(THEMES["dark"])  # the current one; the graph switches it with `use_theme`
 
@@ -519,6 +519,7 @@ class GraphNode(BaseNode):
     def __init__(self):
         super().__init__(EventNodeItem)
         self.event_id = ""
+        self.kind_id = ""  # the model's kind id (an unknown kind keeps its own)
         self.in_ports: dict = {}
         self.out_ports: dict = {}
 

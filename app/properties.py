@@ -121,13 +121,13 @@ def from_text(text: str, kind: str = "Any") -> Any:
         return stripped
     if kind in ("Text", "Date", "DateTime"):
         return text
-    if kind in ("Number", "Integer", "Decimal", "Any", "JSON", "Record", "Records", "List",
+    if kind in ("Number", "Integer", "Decimal", "Link", "Any", "JSON", "Record", "Records", "List",
                 "Boolean"):
         try:
             value = json.loads(stripped)
         except ValueError:
             return text
-        if kind in ("Number", "Integer", "Decimal") and not isinstance(value, (int, float)):
+        if kind in ("Number", "Integer", "Decimal", "Link") and not isinstance(value, (int, float)):
             return text
         if kind == "Boolean" and not isinstance(value, bool):
             return text
@@ -301,6 +301,7 @@ class WhereEditor(QWidget):
         self.mode.currentIndexChanged.connect(lambda _: self._emit(None))
         self.add.clicked.connect(self._add_row)
         self.conditions: list[dict] = []
+        self.kinds: dict[str, str] = {}
         self.supported = True
 
     def load(self, model: Model | None, data: Any) -> None:
@@ -492,6 +493,7 @@ class PropertiesPanel(QScrollArea):
         self.description: QLineEdit | None = None
         self._signature: Any = None
         self._committing = False
+        self._dependent: list[Callable[[Model | None], None]] = []  # editors that follow the model
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setMinimumWidth(260)
@@ -547,6 +549,7 @@ class PropertiesPanel(QScrollArea):
             old.deleteLater()
         self.fields = {}
         self.description = None
+        self._dependent = []
         body = QWidget()
         layout = QVBoxLayout(body)
         event = self.event
@@ -598,7 +601,7 @@ class PropertiesPanel(QScrollArea):
         self.description = QLineEdit(event.description)
         self.description.setPlaceholderText("what this event is for")
         self.description.textEdited.connect(self._set_description)
-        form.addRow("Description", self.description)
+        _add_row(form, QLabel("Description"), self.description)
         layout.addLayout(form)
 
         model = self.document.project.model(event.settings.get("model") or "")
@@ -621,7 +624,7 @@ class PropertiesPanel(QScrollArea):
                 if form is None:
                     form = _form()
                     layout.addLayout(form)
-                form.addRow(label, editor)
+                _add_row(form, label, editor)
         self._dependent = dependent
         if kind.inputs:
             layout.addWidget(_section("Inputs"))
@@ -633,7 +636,7 @@ class PropertiesPanel(QScrollArea):
                 self.fields[port.name] = editor
                 label = QLabel(f"{port.name} ({port.kind})" + (" *" if port.required else ""))
                 label.setToolTip(port.doc)
-                inputs_form.addRow(label, editor)
+                _add_row(inputs_form, label, editor)
             layout.addLayout(inputs_form)
 
     def _setting_editor(self, kind: EventKind, event: Event, setting: Setting,
@@ -704,7 +707,7 @@ class PropertiesPanel(QScrollArea):
     def _model_chosen(self, setting: Setting, text: str) -> None:
         self._set(setting, text)
         model = self.document.project.model(text)
-        for reload in getattr(self, "_dependent", []):
+        for reload in self._dependent:
             reload(model)
 
     def _set(self, setting: Setting, value: Any, merge: Any = None) -> None:
@@ -762,8 +765,14 @@ class PropertiesPanel(QScrollArea):
 def _form() -> QFormLayout:
     form = QFormLayout()
     form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-    form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     return form
+
+
+def _add_row(form: QFormLayout, label: QLabel, editor: QWidget) -> None:
+    # a form puts labels at the top of their row: as tall as the field, they sit level with it
+    label.setMinimumHeight(editor.sizeHint().height())
+    label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    form.addRow(label, editor)
 
 
 def _section(title: str) -> QLabel:
