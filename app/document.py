@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,17 +25,27 @@ class Edit(QUndoCommand):
     def __init__(self, document: Document, label: str, apply: Callable[[bool], None],
                  merge_key: Any = None):
         super().__init__(label)
-        self.document = document
+        # A weak reference: the stack (a child of the document) owns this command, and a
+        # strong one would make a cycle that Python's collector may free in an order that
+        # leaves Qt deleting commands twice (a crash at exit).
+        self._document = weakref.ref(document)
         self.apply = apply
         self.merge_key = merge_key
 
+    @property
+    def document(self) -> Document | None:
+        """The document this edit belongs to (None once it is gone)."""
+        return self._document()
+
     def redo(self) -> None:
         self.apply(True)
-        self.document.touch()
+        if self.document is not None:
+            self.document.touch()
 
     def undo(self) -> None:
         self.apply(False)
-        self.document.touch()
+        if self.document is not None:
+            self.document.touch()
 
     def id(self) -> int:
         return 1 if self.merge_key is not None else -1

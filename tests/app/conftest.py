@@ -142,3 +142,41 @@ def shot(qtbot):
         return path
 
     return take
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _release_the_clipboard():
+    """Empty the clipboard before Qt shuts down: mime data Qt still owns at interpreter exit
+    crashes the offscreen platform (a segfault after every test has passed)."""
+    yield
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance()
+    if app is not None:
+        app.clipboard().clear()
+        app.processEvents()
+
+
+@pytest.fixture(autouse=True)
+def _clear_undo_stacks(monkeypatch):
+    """Clear every document's undo stack after each test, while Python still holds all the
+    commands: left to the garbage collector, a stack and its commands can be freed in an order
+    that makes Qt delete a command twice (a segfault after the tests have passed)."""
+    import weakref
+
+    from app.document import Document
+
+    made = weakref.WeakSet()
+    original = Document.__init__
+
+    def tracking_init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        made.add(self)
+
+    monkeypatch.setattr(Document, "__init__", tracking_init)
+    yield
+    from shiboken6 import Shiboken
+
+    for document in list(made):
+        if Shiboken.isValid(document) and Shiboken.isValid(document.undo):
+            document.undo.clear()
