@@ -48,6 +48,10 @@ class SmtpMailer:
         self.settings = settings
         self.timeout = timeout
 
+    def use(self, settings: MailSettings) -> None:
+        """Send through the SMTP server of a new project revision."""
+        self.settings = settings
+
     async def send(self, mail: Mail) -> None:
         """Deliver one message; raises MailError with the server's reason."""
         await asyncio.to_thread(self._send, mail)
@@ -76,6 +80,9 @@ class Outbox:
     def __init__(self):
         self.mails: list[Mail] = []
         self.listeners: list[Callable[[Mail], None]] = []
+
+    def use(self, settings: MailSettings) -> None:
+        """A new revision's SMTP settings change nothing: the Outbox keeps every mail."""
 
     async def send(self, mail: Mail) -> None:
         """Keep the message and tell the listeners (the Outbox dock)."""

@@ -17,7 +17,7 @@ from runtime.compiler import CompiledProject, EndpointPlan, compile_project
 from runtime.errors import ActionError, StaleRevision, ValidationError
 from runtime.executor import DEFAULT_TIMEOUT, RunResult, run_action
 from runtime.http import HttpClient
-from runtime.mail import Outbox, SmtpMailer
+from runtime.mail import SmtpMailer
 from runtime.project import Project
 from runtime.renderer import render, to_json
 from runtime.store import Store
@@ -117,8 +117,10 @@ class ServerState:
         self.store.use(compiled.project)
         self.services = {**self.services,
                          "auth": AuthService.for_project(compiled.project, compiled.auth_rules)}
-        if not isinstance(self.services.get("mail"), Outbox):  # the editor's Outbox stays
-            self.services["mail"] = SmtpMailer(compiled.project.settings.mail)
+        # Whoever made the state chose the mail service (SMTP by default, the editor's Outbox);
+        # each revision only hands it the project's mail settings.
+        self.services.setdefault("mail", SmtpMailer(compiled.project.settings.mail))
+        self.services["mail"].use(compiled.project.settings.mail)
         allow = compiled.project.settings.allow_private_http
         http = self.services.get("http")
         if http is None or http.allow_private != allow:
