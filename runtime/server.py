@@ -84,18 +84,29 @@ def _pattern(path: str) -> re.Pattern:
     return re.compile(f"^{regex}$")
 
 
+TAG_HEADER = "X-Actiongraph-Request"  # the editor's Run panel names its requests with this
+DRY_RUN_HEADER = "X-Actiongraph-Dry-Run"  # "1": run, then roll back (only when the state allows)
+
+
 @dataclass
 class RequestRecord:
-    """One request as the log shows it."""
+    """One run as the server log shows it: an HTTP request, or a scheduled or manual run."""
 
-    started: float
-    method: str
+    started: float  # wall clock (time.time())
+    method: str  # GET, POST, ... or SCHEDULE / RUN for runs without a request
     path: str
     status: int
     ms: float
     endpoint: str | None = None
+    action: str | None = None
     error: str | None = None
+    event: str | None = None  # the event that failed, when one did
     result: RunResult | None = None
+    trace: list | None = None  # StepTrace list of a traced run (also of a failed one)
+    changes: list = field(default_factory=list)  # rows written (rolled back when failed/dry)
+    dry_run: bool = False
+    tag: str | None = None  # the Run panel's X-Actiongraph-Request value
+    source: str = "http"  # http, schedule or manual
 
 
 @dataclass
@@ -110,6 +121,13 @@ class ServerState:
     services: dict[str, Any] = field(default_factory=dict)  # mail, http, auth for events
     retired: list[Any] = field(default_factory=list)  # clients to close when the server stops
     listeners: list[Callable[[RequestRecord], None]] = field(default_factory=list)
+    dry_run_header: bool = False  # honour X-Actiongraph-Dry-Run (the editor's live server only)
+
+    def report(self, record: RequestRecord) -> None:
+        """Log a finished run and tell the listeners (the editor's server log)."""
+        log.info("%s %s %d %.1f ms", record.method, record.path, record.status, record.ms)
+        for listener in self.listeners:
+            listener(record)
 
     def swap(self, compiled: CompiledProject) -> None:
         """Serve a new revision from the next request on (one assignment, no restart)."""
@@ -153,7 +171,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     """Find the endpoint in the current table, bind its input, run its action, render."""
     state = request.app[STATE]
     started = time.perf_counter()
-    record = RequestRecord(time.time(), request.method, request.path, 500, 0.0)
+    record = RequestRecord(time.time(), request.method, request.path_qs, 500, 0.0,
+                           tag=request.headers.get(TAG_HEADER))
     try:
         response = await _handle(request, state, record)
     except Exception as e:  # the last guard: never a bare traceback to the client
@@ -162,9 +181,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         response = error_response(500, "internal error: " + record.error)
     record.status = response.status
     record.ms = (time.perf_counter() - started) * 1000
-    log.info("%s %s %d %.1f ms", record.method, record.path, record.status, record.ms)
-    for listener in state.listeners:
-        listener(record)
+    state.report(record)
     return response
 
 
@@ -198,15 +215,18 @@ async def _handle(request: web.Request, state: ServerState, record: RequestRecor
     if route.plan.action is None:
         return error_response(501, f'endpoint "{endpoint.name}" does not trigger an action yet')
     inputs["auth"] = auth
+    record.action = route.plan.action.action.name
+    record.dry_run = state.dry_run_header and request.headers.get(DRY_RUN_HEADER) == "1"
     try:
         result = await run_action(route.plan.action, state.store, inputs,
-                                  timeout=state.timeout, trace=state.trace,
+                                  timeout=state.timeout, trace=state.trace, dry_run=record.dry_run,
                                   plans=state.compiled.actions, services=state.services)
     except ActionError as e:
-        record.error = e.message
+        record.error, record.event, record.trace = e.message, e.event, e.trace
+        record.changes = list(getattr(e, "changes", None) or [])
         return error_response(e.status, e.message, action=e.action, event=e.event,
                               event_kind=e.kind)
-    record.result = result
+    record.result, record.trace, record.changes = result, result.trace, result.changes
     if result.status == 204 or result.value is None and result.status >= 300:
         return web.Response(status=result.status)
     text, content_type = render(result.value, endpoint.response_type)

@@ -22,6 +22,19 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 SHOTS = Path(os.environ.get("ACTIONGRAPH_SHOTS", "/tmp/shots"))
 
 
+def pytest_asyncio_loop_factories(config, item):
+    """Async editor tests run on qasync's loop, as the app does: Qt events and asyncio
+    (the embedded server, HTTP clients) progress together while a test awaits."""
+    return {"qt": _qt_loop}
+
+
+def _qt_loop():
+    import qasync
+    from PySide6.QtWidgets import QApplication
+
+    return qasync.QEventLoop(QApplication.instance() or QApplication([]))
+
+
 class Answers(Prompts):
     """Prompts answered from lists the test fills in; errors are recorded, never shown."""
 
