@@ -375,6 +375,7 @@ class ActionGraph(QWidget):
 
     eventSelected = Signal(str)  # the one selected node's id ("trigger" for the trigger), or ""
     message = Signal(str)  # why a gesture was refused, and other notes for the status bar
+    traceChanged = Signal()  # a run's path was shown or cleared
 
     def __init__(self, document, action: Action, parent: QWidget | None = None,
                  kinds: dict[str, EventKind] | None = None, auto_problems: bool = True):
@@ -390,6 +391,8 @@ class ActionGraph(QWidget):
         self._selected = ""
         self._highlighted: set = set()
         self._problems: dict[str, tuple[str, ...]] = {}
+        self._trace: dict[str, list] = {}  # event id -> its StepTraces in the last shown run
+        self._ran_pipes: list[LeanPipe] = []
         self._fitted = False
 
         self._viewer = _Viewer(self)
@@ -482,6 +485,91 @@ class ActionGraph(QWidget):
         self._problems = {k: tuple(v) for k, v in found.items()}
         for eid, node in self._nodes.items():
             node.set_problems(self._problems.get(eid, ()))
+
+    def show_trace(self, steps: list | None, failed: str | None = None,
+                   error: str | None = None) -> None:
+        """Show the path of a run: the events that ran numbered in order with their time, the
+        wires taken in green, and the event that failed (`failed`, with `error`) in red."""
+        self.clear_trace(emit=False)
+        steps = list(steps or [])
+        for i, step in enumerate(steps, 1):
+            self._trace.setdefault(step.id, []).append((i, step))
+        if failed and failed not in self._trace and failed in self.action.events:
+            self._trace[failed] = []  # failed before it could be traced (e.g. a bad input)
+        if not self._trace:
+            self.traceChanged.emit()
+            return
+        for eid, runs in self._trace.items():
+            node = self._nodes.get(eid)
+            if node is None:
+                continue
+            ms = sum(s.ms for _i, s in runs)
+            order = f"#{runs[0][0]}" + (f" ×{len(runs)}" if len(runs) > 1 else "") if runs else "#?"
+            message = next((s.error for _i, s in runs if s.error), None)
+            if eid == failed and not message:
+                message = error or "failed"
+            node.view.set_run((f"{order} · {ms:.1f} ms" if runs else order, message))
+        trigger = self._nodes.get(TRIGGER_NODE)
+        if trigger is not None:
+            trigger.view.set_run(("start", None))
+        for pipe in self._taken_pipes():
+            pipe.set_ran(True)
+            pipe.update()
+            self._ran_pipes.append(pipe)
+        self.traceChanged.emit()
+
+    def clear_trace(self, emit: bool = True) -> None:
+        """Forget the last run's path."""
+        for eid in [*self._trace, TRIGGER_NODE]:
+            node = self._nodes.get(eid)
+            if node is not None:
+                node.view.set_run(None)
+        for pipe in self._ran_pipes:
+            pipe.set_ran(False)
+            pipe.update()
+        self._trace, self._ran_pipes = {}, []
+        if emit:
+            self.traceChanged.emit()
+
+    def trace_of(self, event_id: str) -> list:
+        """The StepTraces of an event in the run shown (several inside a loop)."""
+        return [step for _i, step in self._trace.get(event_id, [])]
+
+    @property
+    def traced(self) -> list[str]:
+        """The events of the run shown, in the order they first ran."""
+        return [eid for eid, runs in sorted(self._trace.items(),
+                                            key=lambda kv: kv[1][0][0] if kv[1] else 1 << 30)]
+
+    def _taken_pipes(self) -> list[LeanPipe]:
+        """The drawn wires the shown run went along: flow links out of the port each event
+        left by into an event that ran, and data wires between events that both ran."""
+        ran = self._trace
+        taken: set[Link] = set()
+        a = self.action
+        if a.start in ran:
+            taken.add(Link(TRIGGER_NODE, TRIGGER_OUT, a.start, FLOW_IN))
+        for eid, runs in ran.items():
+            event = a.events.get(eid)
+            if event is None:
+                continue
+            ports = {s.port for _i, s in runs if s.port}
+            if "each" in ports:
+                ports.add("done")
+            for port in ports:
+                target = event.next.get(port)
+                if target in ran:
+                    taken.add(Link(eid, flow_port(port), target, FLOW_IN))
+        for w in a.wires:
+            if w.source in ran and w.target in ran:
+                taken.add(Link(w.source, w.output, w.target, w.input))
+        pipes = []
+        for link in taken & self._links:
+            out, in_ = self._ports(link)
+            if out is None or in_ is None:
+                continue
+            pipes += [p for p in out.view.connected_pipes if p.input_port is in_.view]
+        return pipes
 
     def problems_of(self, event_id: str) -> tuple[str, ...]:
         """The problem messages shown on a node."""

@@ -594,6 +594,7 @@ class MainWindow(QMainWindow):
             self._connect_graph(editor)
             editor.graph.show_problems(self.document.problems())
 
+
     def _connect_graph(self, editor: ActionEditor) -> None:
         graph = editor.graph
         graph.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
@@ -650,6 +651,8 @@ class MainWindow(QMainWindow):
             dock.setVisible(graph is not None)
         panel = self.side_docks["properties"].widget() if "properties" in self.side_docks \
             else None
+        if panel is not None:
+            panel.follow(graph)
         if graph is not None and panel is not None:
             if panel.action is not graph.action:
                 panel.set_action(graph.action)

@@ -40,6 +40,7 @@ KIND_COLORS = {  # data port and wire colours by port kind
 CATEGORY_COLORS = {"Data": (62, 142, 208), "Logic": (142, 78, 198), "Messaging": (214, 64, 159),
                    "Integrations": (18, 165, 148), "Trigger": (229, 160, 0)}
 PROBLEM_COLOR = (235, 64, 64)
+RAN_COLOR = (46, 170, 90)  # events and wires of the last run
 SELECTED_COLOR = NodeEnum.SELECTED_BORDER_COLOR.value
 FACE_WIDTH = 300.0  # longest line on a node face before it is elided (the tooltip has it all)
 PORT_ROW = PortEnum.SIZE.value + 1.0
@@ -214,8 +215,15 @@ class LeanPipe(PipeItem):
         self._width = 2.0
         self._active = False
         self._highlight = False
+        self._ran = False
         self._input_port = None
         self._output_port = None
+
+    def set_ran(self, ran: bool) -> None:
+        """Emphasise the wire as taken by the last run (or plain again)."""
+        if ran != self._ran:
+            self._ran = ran
+            self.reset()
 
     def style_from_ports(self) -> None:
         """Take the colour and width from the output port: flow or the data kind."""
@@ -238,7 +246,10 @@ class LeanPipe(PipeItem):
 
     def reset(self):
         self._active = self._highlight = False
-        self.set_pipe_styling(self._color, self._width)
+        if self._ran:
+            self.set_pipe_styling(RAN_COLOR, 3.6)
+        else:
+            self.set_pipe_styling(self._color, self._width)
 
     def draw_path(self, start_port, end_port=None, cursor_pos=None):
         if cursor_pos is not None or end_port is None or not isinstance(start_port, LeanPort):
@@ -274,6 +285,7 @@ class EventNodeItem(NodeItem):
         self.face: tuple[str, ...] = ()  # summary, then description (either may be "")
         self.problems: tuple[str, ...] = ()
         self.hint = ""
+        self.run: tuple[str, str | None] | None = None  # (badge, error) of the last run
         self._header = 24.0
 
     # -- what the face says ----------------------------------------------------------------
@@ -293,13 +305,26 @@ class EventNodeItem(NodeItem):
         self.problems = messages
         self.update()
 
+    def set_run(self, run: tuple[str, str | None] | None) -> None:
+        """Mark the node as run by the last request: (badge such as "#2 · 0.4 ms", error or
+        None); a failed one is drawn red. None: not run."""
+        if run == self.run:
+            return
+        self.run = run
+        self.update()
+
     def tooltip(self) -> str:
-        """The hover text: title, face lines, the kind's summary, then the problems."""
+        """The hover text: title, face lines, the kind's summary, the problems, the last run."""
         lines = [f"<b>{_html(self.name)}</b> {_html(self.badge)}"]
         lines += [_html(text) for text in self.face if text]
         if self.hint:
             lines.append(f"<i>{_html(self.hint)}</i>")
         lines += [f'<span style="color:#eb4040">&#9888; {_html(m)}</span>' for m in self.problems]
+        if self.run is not None:
+            badge, error = self.run
+            lines.append(f"Last run: {_html(badge)}")
+            if error:
+                lines.append(f'<span style="color:#eb4040">&#10007; {_html(error)}</span>')
         return "<br/>".join(lines)
 
     def _lines(self) -> list[tuple[str, str]]:
@@ -453,8 +478,14 @@ class EventNodeItem(NodeItem):
         if readable:
             self._paint_texts(painter, rect, title_h)
 
-        if self.problems:
+        if self.run is not None and self.run[1]:
+            painter.setBrush(QColor(*PROBLEM_COLOR, 40))  # the event that failed: tinted red
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.drawRoundedRect(rect.adjusted(0, title_h, 0, 0), radius, radius)
+        if self.problems or (self.run is not None and self.run[1]):
             pen = QPen(QColor(*PROBLEM_COLOR), 2.6)
+        elif self.run is not None:
+            pen = QPen(QColor(*RAN_COLOR), 2.6)
         elif self.isSelected():
             pen = QPen(QColor(*SELECTED_COLOR), 2.0)
         else:
@@ -468,7 +499,26 @@ class EventNodeItem(NodeItem):
         if readable:
             for port in (*self._input_items, *self._output_items):
                 port.paint_on(painter)
+            if self.run is not None:
+                self._paint_run(painter, rect, title_h)
         painter.restore()
+
+    def _paint_run(self, painter, rect: QRectF, title_h: float) -> None:
+        """The step number and time of the last run in a pill in the title bar, left of the id."""
+        font, metrics = _fonts()["port"]
+        badge, error = self.run
+        text = badge if not error else f"{badge} · failed"
+        width = metrics.horizontalAdvance(text) + 12
+        height = metrics.height() + 2
+        id_width = _fonts()["line"][1].horizontalAdvance(self.badge) if self.badge else 0
+        pill = QRectF(rect.right() - 9 - id_width - 6 - width, rect.top() + (title_h - height) / 2,
+                      width, height)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(*(PROBLEM_COLOR if error else RAN_COLOR)))
+        painter.drawRoundedRect(pill, height / 2, height / 2)
+        painter.setFont(font)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_texts(self, painter, rect: QRectF, title_h: float) -> None:
         fonts = _fonts()

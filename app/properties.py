@@ -499,13 +499,29 @@ class PropertiesPanel(QScrollArea):
         self.setMinimumWidth(260)
         self.document.changed.connect(self._document_changed)
         self._rebuild()
+        self.graph = graph
         if graph is not None:
             graph.eventSelected.connect(self.show_event)
+            graph.traceChanged.connect(self._rebuild)
             ids = graph.selected_ids()
             if len(ids) == 1:
                 self.show_event(ids[0])
 
     # -- public API -------------------------------------------------------------------------------
+    def follow(self, graph) -> None:
+        """Show the last run of this graph's events (the main window's panel follows the
+        current action graph)."""
+        if graph is self.graph:
+            return
+        if self.graph is not None:
+            try:
+                self.graph.traceChanged.disconnect(self._rebuild)
+            except (RuntimeError, TypeError):
+                pass  # the old graph is gone
+        self.graph = graph
+        if graph is not None:
+            graph.traceChanged.connect(self._rebuild)
+
     def set_action(self, action: Action | None) -> None:
         """Edit events of another action (clears the form)."""
         self.action = action
@@ -562,9 +578,42 @@ class PropertiesPanel(QScrollArea):
             layout.addWidget(hint)
         else:
             self._event_form(layout, event)
+        if self.graph is not None and self.event_id:
+            self._last_run(layout, self.graph.trace_of(self.event_id))
         # a stretch, not top alignment: wrapped labels need their height-for-width honoured
         layout.addStretch(1)
         self.setWidget(body)
+
+    def _last_run(self, layout, steps: list) -> None:
+        """What the event did in the run shown on the graph: time, inputs, outputs, rows, error."""
+        if not steps:
+            return
+        parts = []
+        for n, step in enumerate(steps[:20], 1):
+            head = f"{step.ms:.2f} ms" + (f", left by {step.port}" if step.port else "")
+            if len(steps) > 1:
+                head = f"Pass {n}: {head}"
+            rows = [f"<b>{_esc(head)}</b>"]
+            if step.error:
+                rows.append(f'<span style="color:#eb4040">&#10007; {_esc(step.error)}</span>')
+            for title, values in (("Inputs", step.inputs), ("Outputs", step.outputs)):
+                if values:
+                    rows.append(f"<i>{title}</i>")
+                    rows += [f"&nbsp;&nbsp;{_esc(k)} = {_esc(_short(v))}" for k, v in values.items()]
+            for c in step.changes[:10]:
+                row = c.after or c.before or {}
+                rows.append(f"&nbsp;&nbsp;{_esc(c.op)} {_esc(c.model)} #{_esc(row.get('id', '?'))}")
+            parts.append("<br/>".join(rows))
+        box = QLabel("<br/><br/>".join(parts))
+        box.setObjectName("lastRun")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setWordWrap(True)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        title = QLabel("<b>Last run</b>")
+        title.setTextFormat(Qt.TextFormat.RichText)
+        layout.addSpacing(10)
+        layout.addWidget(title)
+        layout.addWidget(box)
 
     def _heading(self, layout, title: str, doc: str) -> None:
         head = QLabel(f"<b>{title}</b>")
@@ -788,3 +837,16 @@ def _section(title: str) -> QLabel:
 
 def _label(name: str) -> str:
     return name.replace("_", " ").capitalize() if name != "as" else "Store as"
+
+
+def _esc(value: Any) -> str:
+    return str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    """A value as compact JSON, cut to `limit` characters."""
+    try:
+        text = json.dumps(value, default=str, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[:limit - 1] + "…"

@@ -248,11 +248,16 @@ async def _logged_in(request: web.Request, state: ServerState, profile_name: str
 
 
 def create_app(compiled: CompiledProject, store: Store, *, timeout: float = DEFAULT_TIMEOUT,
-               max_body: int = MAX_BODY) -> web.Application:
-    """The aiohttp application serving a compiled project (store already opened)."""
+               max_body: int = MAX_BODY, services: dict[str, Any] | None = None,
+               trace: bool = False) -> web.Application:
+    """The aiohttp application serving a compiled project (store already opened).
+
+    `services` may set the mail service (the editor's Outbox); `trace` records every run's
+    steps (the editor's live server)."""
     app = web.Application(client_max_size=max_body)
     app[MAX_BODY_KEY] = max_body
-    state = ServerState(store, EndpointTable.build(compiled), compiled, timeout)
+    state = ServerState(store, EndpointTable.build(compiled), compiled, timeout, trace=trace,
+                        services=dict(services or {}))
     state.swap(compiled)
     app[STATE] = state
     app.router.add_route("*", "/{tail:.*}", dispatch)

@@ -1,0 +1,220 @@
+"""Live testing in the main window: the embedded server, its status, and the Run, Data,
+Server log and Outbox docks, wired to the open project and its action graphs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Qt
+from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QInputDialog, QMenu, QToolButton
+
+from app.databrowser import DataBrowser
+from app.live import DEFAULT_PORT, LiveServer, PortInUse, database_url
+from app.outbox import OutboxPanel
+from app.runpanel import RunPanel
+from app.serverlog import ServerLog
+from runtime.server import RequestRecord
+
+STATUS_COLORS = {"ok": "#2eaa5a", "stale": "#d8962a", "stopped": "#8a8a96", "error": "#eb4040"}
+
+
+def running_loop() -> asyncio.AbstractEventLoop | None:
+    """The asyncio loop driving Qt (qasync), or None (e.g. a plain QApplication in a test)."""
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+class LiveTesting(QObject):
+    """Owns the live server of a main window and the docks that show what it does."""
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.server = LiveServer(self)
+        self.document = None
+        self._starting: asyncio.Task | None = None
+        self._closing: asyncio.Task | None = None
+
+        self.run_panel = RunPanel(window.theme)
+        self.run_panel.set_server(self.server)
+        self.data = DataBrowser(window.theme)
+        self.log = ServerLog()
+        self.outbox = OutboxPanel()
+        self.docks: dict[str, QDockWidget] = {}
+        first = None
+        for name, title, widget, key in (("run", "Run", self.run_panel, "Ctrl+Shift+R"),
+                                         ("data", "Data", self.data, "Ctrl+Shift+D"),
+                                         ("log", "Server Log", self.log, "Ctrl+Shift+G"),
+                                         ("outbox", "Outbox", self.outbox, "Ctrl+Shift+O")):
+            dock = QDockWidget(title, window)
+            dock.setObjectName(name)
+            dock.setWidget(widget)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
+                             | QDockWidget.DockWidgetFeature.DockWidgetMovable
+                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
+            dock.toggleViewAction().setShortcut(QKeySequence(key))
+            window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+            window.tabifyDockWidget(first or window.problems_dock, dock)
+            first = first or dock
+            self.docks[name] = dock
+        window.problems_dock.raise_()
+
+        self.status = QToolButton()
+        self.status.setObjectName("serverStatus")
+        self.status.setAutoRaise(True)
+        self.status.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.status.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.status)
+        menu.addAction("Copy Base URL", self.copy_url)
+        menu.addAction("Restart Server", lambda: self.restart())
+        menu.addAction("Change Port...", self.change_port)
+        menu.addSeparator()
+        menu.addAction("Show Run Panel", lambda: self.show_dock("run"))
+        menu.addAction("Show Server Log", lambda: self.show_dock("log"))
+        self.status.setMenu(menu)
+        window.statusBar().addPermanentWidget(self.status)
+
+        s = self.server
+        s.statusChanged.connect(self._update_status)
+        s.requestLogged.connect(self._logged)
+        s.mailSent.connect(self._mail)
+        s.storeChanged.connect(lambda: self.data.set_source(s.project, s.store))
+        self.outbox.realSendingChanged.connect(lambda on: setattr(s.mail, "real", on))
+        self.log.recordActivated.connect(self.show_record)
+        self.run_panel.ran.connect(lambda record: None)  # the log's listener shows every run
+        self._update_status()
+
+    # -- the project ------------------------------------------------------------------------
+    def set_document(self, document) -> None:
+        """Serve this project (None: stop). Needs qasync's loop; without one it stays stopped."""
+        if self.document is not None:
+            with contextlib.suppress(RuntimeError, TypeError):
+                self.document.changed.disconnect(self._changed)
+        self.document = document
+        self.run_panel.set_document(document)
+        self.log.clear()
+        self.outbox.clear()
+        if document is not None:
+            document.changed.connect(self._changed)
+        if running_loop() is not None:
+            self._starting = asyncio.ensure_future(self.restart())
+
+    def _changed(self) -> None:
+        if self.document is not None:
+            self.server.update(self.document.project)
+
+    async def restart(self, port: int | None = None) -> bool:
+        """(Re)start the server on the project; a taken port asks to use the next free one."""
+        document = self.document
+        if document is None:
+            await self.server.stop()
+            self.data.set_source(None, None)
+            return False
+        port = port or int(QSettings().value("live/port", DEFAULT_PORT))
+        url = database_url(Path(document.path) if document.path else None)
+        try:
+            await self.server.start(document.project, url, port)
+        except PortInUse as e:
+            self.server.error = f"Port {e.port} is in use"
+            self._update_status()
+            if e.free and self.window.prompts.confirm(
+                    "Port in use", f"Port {e.port} is in use by another program. "
+                    f"Serve on port {e.free} instead?", "Use port " + str(e.free)):
+                QSettings().setValue("live/port", e.free)
+                return await self.restart(e.free)
+            return False
+        except OSError as e:
+            self.server.error = f"The server could not start: {e.strerror or e}"
+            self._update_status()
+            return False
+        return True
+
+    def close(self) -> None:
+        """Stop the server soon (from a close event, which cannot wait); `shutdown` awaits."""
+        if running_loop() is not None:
+            self._closing = asyncio.ensure_future(self.shutdown())
+
+    async def shutdown(self) -> None:
+        """Stop the server and close the database (the window is closing)."""
+        if self._starting is not None and not self._starting.done():
+            self._starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._starting
+        await self.server.stop()
+        await self.run_panel.close()
+
+    # -- showing runs -----------------------------------------------------------------------
+    def _logged(self, record: RequestRecord) -> None:
+        self.log.add(record)
+        self.show_record(record, open_editor=False)
+        if record.changes and not record.dry_run and not record.error:
+            self.data.highlight(record.changes)
+        self.data.schedule_refresh()
+
+    def show_record(self, record: RequestRecord, open_editor: bool = True) -> None:
+        """Paint a run's path on its action's graph (opening the action when asked)."""
+        if not record.action or self.document is None:
+            return
+        action = self.document.project.action(record.action)
+        if action is None:
+            return
+        editor = None
+        for e in self.window.editors():
+            if e.section == "actions" and e.item is action:
+                editor = e
+        if editor is None and open_editor:
+            editor = self.window.open_item("actions", action.id)
+        if editor is None or not getattr(editor, "has_graph", False):
+            return
+        graph = editor.graph.graph if hasattr(editor.graph, "graph") else editor.graph
+        graph.show_trace(record.trace, failed=record.event, error=record.error)
+
+    def _mail(self, mail) -> None:
+        self.outbox.add(mail)
+
+    # -- commands ---------------------------------------------------------------------------
+    def run_endpoint(self, name: str) -> None:
+        """Open the Run panel on an endpoint, with its example or fresh dummy data."""
+        self.show_dock("run")
+        self.run_panel.show_endpoint(name)
+
+    def run_now(self, action: str) -> None:
+        """Run a scheduled action by hand; it appears in the server log."""
+        if running_loop() is None or not self.server.running:
+            self.window.statusBar().showMessage("The live server is not running", 5000)
+            return
+        self.show_dock("log")
+        asyncio.ensure_future(self.server.run_now(action))
+
+    def show_dock(self, name: str) -> None:
+        dock = self.docks[name]
+        dock.show()
+        dock.raise_()
+
+    def copy_url(self) -> None:
+        if self.server.base_url:
+            QGuiApplication.clipboard().setText(self.server.base_url)
+
+    def change_port(self) -> None:
+        port, ok = QInputDialog.getInt(self.window, "Server port", "Serve on port:",
+                                       self.server.port or DEFAULT_PORT, 1024, 65535)
+        if ok:
+            QSettings().setValue("live/port", port)
+            asyncio.ensure_future(self.restart(port))
+
+    def _update_status(self) -> None:
+        level, text = self.server.status()
+        color = STATUS_COLORS[level]
+        self.status.setText(f"● {text}")
+        self.status.setStyleSheet(f"QToolButton#serverStatus {{ color: {color}; }}")
+        self.status.setToolTip(
+            {"ok": "Every edit is served from the next request on; no restart needed.",
+             "stale": "Fix the problems listed in Problems; until then the last good version "
+                      "answers requests.",
+             "stopped": "The live server starts when a project is open.",
+             "error": text}[level])

@@ -1,0 +1,110 @@
+"""The live server inside the editor: real HTTP on loopback, hot reload, last good revision."""
+
+from __future__ import annotations
+
+import socket
+
+import aiohttp
+import pytest
+
+from app.live import LiveServer, PortInUse, free_port
+from runtime.projectfile import load
+from runtime.server import DRY_RUN_HEADER, TAG_HEADER
+
+
+@pytest.fixture
+async def live(qapp, posts_copy, tmp_path):
+    server = LiveServer()
+    project = load(posts_copy)
+    await server.start(project, f"sqlite+aiosqlite:///{tmp_path / 'posts.db'}",
+                       free_port(18765) or 0)
+    server.test_project = project
+    yield server
+    await server.stop()
+
+
+async def _send(server, method, path, body=None, headers=None):
+    async with aiohttp.ClientSession() as s:
+        async with s.request(method, server.base_url + path, json=body,
+                             headers=headers or {}) as r:
+            return r.status, await r.json(content_type=None)
+
+
+async def test_serves_the_project_and_logs_each_request(live):
+    records = []
+    live.requestLogged.connect(records.append)
+    status, body = await _send(live, "POST", "/v1/posts", {"user": "ann", "caption": "hello"},
+                               {TAG_HEADER: "t1"})
+    assert status == 201 or status == 200
+    assert body["caption"] == "hello"
+    assert live.status()[0] == "ok"
+    record = live.record("t1")
+    assert record is records[-1]
+    assert record.action == "Create post" and [s.kind for s in record.trace] == ["create"]
+    assert [c.op for c in record.changes] == ["insert"]
+
+
+async def test_an_edit_is_served_on_the_next_request_without_restart(live):
+    project = live.test_project
+    await _send(live, "POST", "/v1/posts", {"user": "ann", "caption": "hello"})
+    port = live.port
+    action = project.action("Get post")
+    action.response_status = 203
+    live.update(project)
+    await live.settled()
+    status, body = await _send(live, "GET", "/v1/posts/1")
+    assert status == 203 and body["caption"] == "hello"
+    assert live.port == port and live.current
+
+
+async def test_a_project_with_problems_leaves_the_last_good_version_serving(live):
+    project = live.test_project
+    update = project.action("Update social media post")
+    update.events["n1"].settings["model"] = "Postz"
+    live.update(project)
+    await live.settled()
+    level, text = live.status()
+    assert level == "stale" and "last good version" in text and "1 problem" in text
+    await _send(live, "POST", "/v1/posts", {"user": "ann", "caption": "hello"})
+    status, body = await _send(live, "PUT", "/v1/posts/1", {"caption": "changed"})
+    assert status == 200 and body["caption"] == "changed"  # the old graph still answers
+    update.events["n1"].settings["model"] = "Posts"
+    live.update(project)
+    await live.settled()
+    assert live.status()[0] == "ok"
+
+
+async def test_a_dry_run_rolls_back(live):
+    await _send(live, "POST", "/v1/posts", {"user": "ann", "caption": "hello"})
+    status, body = await _send(live, "PUT", "/v1/posts/1", {"caption": "gone?"},
+                               {DRY_RUN_HEADER: "1", TAG_HEADER: "dry"})
+    assert status == 200 and body["caption"] == "gone?"
+    assert live.record("dry").dry_run
+    status, body = await _send(live, "GET", "/v1/posts/1")
+    assert body["caption"] == "hello"
+
+
+async def test_mail_goes_to_the_outbox(live):
+    from runtime.mail import Mail
+
+    got = []
+    live.mailSent.connect(got.append)
+    await live.mail.send(Mail(to=["a@example.com"], subject="hi"))
+    assert [m.subject for m in got] == ["hi"] and live.outbox.mails[0].to == ["a@example.com"]
+
+
+async def test_a_port_in_use_is_refused_with_the_next_free_one(qapp, posts_copy, tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        server = LiveServer()
+        with pytest.raises(PortInUse) as e:
+            await server.start(load(posts_copy), f"sqlite+aiosqlite:///{tmp_path / 'p.db'}", port)
+        assert e.value.port == port and e.value.free and e.value.free > port
+        assert not server.running and server.base_url is None
+        await server.start(load(posts_copy), f"sqlite+aiosqlite:///{tmp_path / 'p.db'}",
+                           e.value.free)
+        assert server.base_url.endswith(f":{e.value.free}")
+        await server.stop()
+        assert not server.running
