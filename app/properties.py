@@ -494,6 +494,7 @@ class PropertiesPanel(QScrollArea):
         self._signature: Any = None
         self._committing = False
         self._dependent: list[Callable[[Model | None], None]] = []  # editors that follow the model
+        self.graph = None  # the graph whose last run is shown (see `follow`)
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setMinimumWidth(260)

@@ -1,15 +1,20 @@
 """Send Email: queue a message; it is sent once the action has succeeded."""
 
+import re
 from email.utils import parseaddr
 
 from nodes.kind import EventKind, Port, Setting
+
+# A line break in a header would end it; the mail library refuses such headers at sending time,
+# after the commit, so they are refused here while the run can still be rolled back.
+_LINE_BREAK = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]")
 
 
 def valid_address(address: str) -> bool:
     """A plain check that text is one mail address."""
     _name, addr = parseaddr(address)
     return bool(addr) and addr.count("@") == 1 and "." in addr.split("@")[1] \
-        and " " not in addr and "," not in address
+        and " " not in addr and "," not in address and not _LINE_BREAK.search(address)
 
 
 def _addresses(value) -> list[str]:
@@ -31,6 +36,8 @@ async def run(ctx, inputs, settings):
         if not valid_address(address):
             raise ctx.error(f'"{address}" is not a mail address', status=422)
     subject = str(inputs.get("subject") or "")
+    if _LINE_BREAK.search(subject):
+        raise ctx.error("the subject must be one line: it has a line break", status=422)
     ctx.send_mail(to=to, cc=cc, subject=subject, text=str(inputs.get("text") or ""),
                   html=str(inputs.get("html") or ""))
     return {"sent": {"to": to, "cc": cc, "subject": subject}}
@@ -43,7 +50,8 @@ EVENT = EventKind(
     doc="Send a mail: `to` and `cc` (one address, several separated by commas, or a list), a "
         "subject, and a text and/or HTML body, each a literal or an expression such as "
         "=concat('Welcome, ', newUser.name). The mail leaves only after the whole action has "
-        "succeeded, so a failed run sends nothing. Headless `serve` sends through the SMTP "
+        "succeeded, so a failed run sends nothing; a bad address or a subject with a line break "
+        "fails the action with status 422. Headless `serve` sends through the SMTP "
         "server in the project settings; in the editor mails go to the Outbox.",
     run=run,
     inputs=(

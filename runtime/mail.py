@@ -72,6 +72,8 @@ class SmtpMailer:
                 client.send_message(mail.message(s.sender))
         except (OSError, smtplib.SMTPException) as e:
             raise MailError(f"{s.host}:{s.port}: {e}") from None
+        except ValueError as e:  # a header the mail library refuses (e.g. a line break)
+            raise MailError(f"the message is not valid: {e}") from None
 
 
 class Outbox:

@@ -14,7 +14,7 @@ from runtime.projectfile import dumps, load, loads, save
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 
 
-@pytest.mark.parametrize("name", ["shoes", "posts"])
+@pytest.mark.parametrize("name", ["shoes", "posts", "signup"])
 def test_load_then_save_gives_the_same_bytes(name, tmp_path):
     source = EXAMPLES / f"{name}.actiongraph.json"
     copy = tmp_path / source.name
