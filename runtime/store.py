@@ -327,6 +327,30 @@ class Transaction:
             self.changes.extend(Change("delete", model, r, None) for r in before)
         return before
 
+    # -- for the editor's data browser ---------------------------------------
+    async def column(self, model: str, field_name: str, limit: int | None = None) -> list[Any]:
+        """The values of one field, ordered by id (all of them unless `limit`); no MAX_ROWS cap,
+        for tools such as the dummy-data filler that need every id or every unique value."""
+        table = self.table(model)
+        if field_name not in table.c:
+            raise ActionError(f'{model} has no field "{field_name}"', status=422)
+        statement = sa.select(table.c[field_name]).order_by(table.c.id)
+        if limit is not None:
+            statement = statement.limit(max(0, limit))
+        return list((await self._execute(statement)).scalars().all())
+
+    async def clear(self, models: list[str] | None = None) -> dict[str, int]:
+        """Delete every row of the given models (all by default); returns rows deleted per model.
+
+        One DELETE per table, not recorded in `changes` (there may be many rows). On SQLite the
+        next id starts at 1 again, as in a fresh database."""
+        names = list(self.store.metadata.tables) if models is None else list(models)
+        counts: dict[str, int] = {}
+        # Tables that others link to go last, so no link points at a row being removed.
+        for table in reversed(sa.schema.sort_tables([self.table(name) for name in names])):
+            counts[table.name] = (await self._execute(sa.delete(table))).rowcount
+        return counts
+
 
 def _integrity_message(text: str) -> str:
     if "UNIQUE" in text.upper():
