@@ -14,7 +14,8 @@ from aiohttp import web
 from runtime.compiler import check_project, compile_project
 from runtime.errors import MigrationError, ProjectError
 from runtime.projectfile import load
-from runtime.server import create_app
+from runtime.scheduler import Scheduler
+from runtime.server import STATE, create_app
 from runtime.store import Store, default_url
 
 COMMANDS_GROUP = "actiongraph.commands"  # other packages (the editor) add subcommands here
@@ -150,10 +151,16 @@ async def _serve(args, project, compiled) -> int:
         e = plan.endpoint
         target = f"-> {plan.action.action.name}" if plan.action else "(no action)"
         print(f"  {e.method:<6} {base}{e.path}  {e.name} {target}")
+    scheduler = Scheduler(app[STATE])
+    scheduler.start()
+    schedules = scheduler.schedules()
+    for name, when in scheduler.next_runs().items():
+        print(f"  SCHEDULE {name}: {schedules[name].describe()}, next run {when:%Y-%m-%d %H:%M:%S %Z}")
     print("Press Ctrl+C to stop.", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
+        await scheduler.stop()
         await runner.cleanup()
     return 0
 

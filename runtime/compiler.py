@@ -303,7 +303,15 @@ class Compiler:
                              + _did_you_mean(t.endpoint, [e.name for e in self.project.endpoints]))
         elif t.type == "action" and t.action and not self.project.action(t.action):
             self.problem(f"{where}.trigger.action", f'unknown action "{t.action}"')
-        elif t.type not in ("schedule", "action"):
+        elif t.type == "schedule":
+            # Imported here: the scheduler imports the executor, which imports this module.
+            from runtime.scheduler import parse_schedule
+
+            try:
+                parse_schedule(t.schedule or "")
+            except ValueError as e:
+                self.problem(f"{where}.trigger.schedule", str(e))
+        elif t.type != "action":
             self.problem(f"{where}.trigger.type", f'unknown trigger "{t.type}"')
 
         fields_of = {loc: {v.name for v in endpoint.variables if v.location == loc}
