@@ -19,6 +19,7 @@ from pathlib import Path
 
 from aiohttp import web
 from PySide6.QtCore import QObject, Signal
+from shiboken6 import Shiboken
 
 from runtime.compiler import compile_project
 from runtime.errors import MigrationError, ProjectError
@@ -198,8 +199,9 @@ class LiveServer(QObject):
         runner, self.runner, self.app, self.store = self.runner, None, None, None
         if runner is not None:
             await runner.cleanup()
-            self.storeChanged.emit()
-            self.statusChanged.emit()
+            if Shiboken.isValid(self):  # the window may be gone already (closing)
+                self.storeChanged.emit()
+                self.statusChanged.emit()
 
     # -- hot reload -------------------------------------------------------------------------
     def update(self, project: Project) -> None:

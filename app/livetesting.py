@@ -39,6 +39,7 @@ class LiveTesting(QObject):
         self.document = None
         self._starting: asyncio.Task | None = None
         self._closing: asyncio.Task | None = None
+        self._restarting = asyncio.Lock()
 
         self.run_panel = RunPanel(window.theme)
         self.run_panel.set_server(self.server)
@@ -104,12 +105,17 @@ class LiveTesting(QObject):
         if running_loop() is not None:
             self._starting = asyncio.ensure_future(self.restart())
 
+    async def restart(self, port: int | None = None) -> bool:
+        """(Re)start the server on the project; a taken port asks to use the next free one.
+        Restarts run one after another (opening a project closes the previous one first)."""
+        async with self._restarting:
+            return await self._restart(port)
+
     def _changed(self) -> None:
         if self.document is not None:
             self.server.update(self.document.project)
 
-    async def restart(self, port: int | None = None) -> bool:
-        """(Re)start the server on the project; a taken port asks to use the next free one."""
+    async def _restart(self, port: int | None) -> bool:
         document = self.document
         if document is None:
             await self.server.stop()
@@ -126,7 +132,7 @@ class LiveTesting(QObject):
                     "Port in use", f"Port {e.port} is in use by another program. "
                     f"Serve on port {e.free} instead?", "Use port " + str(e.free)):
                 QSettings().setValue("live/port", e.free)
-                return await self.restart(e.free)
+                return await self._restart(e.free)
             return False
         except OSError as e:
             self.server.error = f"The server could not start: {e.strerror or e}"
@@ -146,7 +152,7 @@ class LiveTesting(QObject):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._starting
         await self.server.stop()
-        await self.run_panel.close()
+        await self.run_panel.close_client()  # a Python object: fine after the window is gone
 
     # -- showing runs -----------------------------------------------------------------------
     def _logged(self, record: RequestRecord) -> None:

@@ -61,8 +61,7 @@ def open_command(argv: list[str]) -> int:
     with loop:
         loop.run_until_complete(_until_quit(app))
         # Stop the live server cleanly: close its listening socket and its database.
-        if hasattr(window, "live"):
-            loop.run_until_complete(window.live.shutdown())
+        loop.run_until_complete(window.live.shutdown())
     return 0
 
 

@@ -105,6 +105,9 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
         self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
         self.side_docks = self._side_docks()
+        from app.livetesting import LiveTesting
+
+        self.live = LiveTesting(self)
 
         self.problem_count = QToolButton()
         self.problem_count.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -319,6 +322,7 @@ class MainWindow(QMainWindow):
             self.undo_group.removeStack(old.undo)
             old.deleteLater()
         self.document = document
+        self.live.set_document(document)
         self.autosave.attach(document, adopted)
         self._properties_for(document)
         if document is None:
@@ -562,6 +566,7 @@ class MainWindow(QMainWindow):
             return
         self.autosave.discard()
         QSettings().setValue("window/geometry", self.saveGeometry())
+        self.live.close()
         event.accept()
 
     # -- editors ----------------------------------------------------------------------------
@@ -593,6 +598,10 @@ class MainWindow(QMainWindow):
         if isinstance(editor, ActionEditor) and editor.has_graph:
             self._connect_graph(editor)
             editor.graph.show_problems(self.document.problems())
+        if hasattr(editor, "runRequested"):
+            editor.runRequested.connect(self.live.run_endpoint)
+        if hasattr(editor, "runNowRequested"):
+            editor.runNowRequested.connect(self.live.run_now)
 
 
     def _connect_graph(self, editor: ActionEditor) -> None:

@@ -71,6 +71,17 @@ class Variable:
 
 
 @dataclass
+class Example:
+    """A saved request of an endpoint (the Run panel's examples): its path, query, header, body."""
+
+    name: str
+    path: dict[str, Any] = field(default_factory=dict)
+    query: dict[str, Any] = field(default_factory=dict)
+    header: dict[str, Any] = field(default_factory=dict)
+    body: Any = None
+
+
+@dataclass
 class Endpoint:
     """An HTTP endpoint: method, path, content types and the variables it accepts."""
 
@@ -83,6 +94,11 @@ class Endpoint:
     auth: str = ""
     variables: list[Variable] = field(default_factory=list)
     id: str = ""
+    examples: list[Example] = field(default_factory=list)
+
+    def example(self, name: str) -> Example | None:
+        """The example called `name`, or None."""
+        return next((x for x in self.examples if x.name == name), None)
 
 
 @dataclass
@@ -351,7 +367,7 @@ def _model_data(m: Model) -> dict:
 
 
 def _endpoint_data(e: Endpoint) -> dict:
-    return {
+    data = {
         "id": e.id,
         "name": e.name,
         "method": e.method,
@@ -366,6 +382,13 @@ def _endpoint_data(e: Endpoint) -> dict:
             for v in e.variables
         ],
     }
+    if e.examples:  # absent when empty, so files without examples keep their bytes
+        data["examples"] = [
+            {"name": x.name, "path": dict(x.path), "query": dict(x.query),
+             "header": dict(x.header), "body": x.body}
+            for x in e.examples
+        ]
+    return data
 
 
 def _action_data(a: Action) -> dict:
@@ -420,7 +443,11 @@ def from_data(data: dict[str, Any]) -> Project:
                                 location=v.get("in", "body"), required=v.get("required", True),
                                 model=v.get("model"), fields=list(v.get("fields") or []),
                                 description=v.get("description", ""))
-                       for v in ed.get("variables", [])]))
+                       for v in ed.get("variables", [])],
+            examples=[Example(name=x["name"], path=dict(x.get("path") or {}),
+                              query=dict(x.get("query") or {}), header=dict(x.get("header") or {}),
+                              body=x.get("body"))
+                      for x in ed.get("examples") or []]))
     layout = data.get("layout", {})
     for ad in data.get("actions", []):
         td = ad.get("trigger", {})
@@ -488,6 +515,6 @@ def check_unique(items, what: str, where: str) -> list[Problem]:
 
 
 __all__ = [
-    "Action", "Endpoint", "Event", "Field", "GlobalVariable", "Model", "Project", "ProjectError",
-    "Trigger", "Variable", "Wire", "from_data", "to_data", "path_variables",
+    "Action", "Endpoint", "Event", "Example", "Field", "GlobalVariable", "Model", "Project",
+    "ProjectError", "Trigger", "Variable", "Wire", "from_data", "to_data", "path_variables",
 ]
