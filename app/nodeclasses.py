@@ -41,6 +41,7 @@ CATEGORY_COLORS = {"Data": (62, 142, 208), "Logic": (142, 78, 198), "Messaging":
                    "Integrations": (18, 165, 148), "Trigger": (229, 160, 0)}
 PROBLEM_COLOR = (235, 64, 64)
 RAN_COLOR = (46, 170, 90)  # events and wires of the last run
+RUN_PILL_SPACE = 20.0  # room above a node for its step number and time in the last run
 SELECTED_COLOR = NodeEnum.SELECTED_BORDER_COLOR.value
 FACE_WIDTH = 300.0  # longest line on a node face before it is elided (the tooltip has it all)
 PORT_ROW = PortEnum.SIZE.value + 1.0
@@ -310,6 +311,8 @@ class EventNodeItem(NodeItem):
         None); a failed one is drawn red. None: not run."""
         if run == self.run:
             return
+        if (run is None) != (self.run is None):
+            self.prepareGeometryChange()  # the pill above the node comes or goes
         self.run = run
         self.update()
 
@@ -455,7 +458,8 @@ class EventNodeItem(NodeItem):
 
     # -- painting ----------------------------------------------------------------------------
     def boundingRect(self):
-        return QRectF(-PORT_MARGIN, 0.0, self._width + 2 * PORT_MARGIN, self._height)
+        top = -RUN_PILL_SPACE if self.run is not None else 0.0
+        return QRectF(-PORT_MARGIN, top, self._width + 2 * PORT_MARGIN, self._height - top)
 
     def paint(self, painter, option, widget):
         painter.save()
@@ -504,15 +508,13 @@ class EventNodeItem(NodeItem):
         painter.restore()
 
     def _paint_run(self, painter, rect: QRectF, title_h: float) -> None:
-        """The step number and time of the last run in a pill in the title bar, left of the id."""
+        """The step number and time of the last run in a pill just above the node."""
         font, metrics = _fonts()["port"]
         badge, error = self.run
         text = badge if not error else f"{badge} · failed"
         width = metrics.horizontalAdvance(text) + 12
-        height = metrics.height() + 2
-        id_width = _fonts()["line"][1].horizontalAdvance(self.badge) if self.badge else 0
-        pill = QRectF(rect.right() - 9 - id_width - 6 - width, rect.top() + (title_h - height) / 2,
-                      width, height)
+        height = min(metrics.height() + 2, RUN_PILL_SPACE - 3)
+        pill = QRectF(rect.left() + 4, rect.top() - height - 3, width, height)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(QColor(*(PROBLEM_COLOR if error else RAN_COLOR)))
         painter.drawRoundedRect(pill, height / 2, height / 2)
