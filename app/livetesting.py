@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Qt
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QMenu, QToolButton
 
@@ -18,6 +18,8 @@ from app.runpanel import RunPanel
 from app.serverlog import ServerLog
 from runtime.server import RequestRecord
 
+SHOW_EVERY = 150  # ms between updates of the log and graph while requests keep coming
+RELOAD_EVERY = 1000  # ms between reloads of the data browser while requests keep coming
 STATUS_COLORS = {"ok": "#2eaa5a", "stale": "#d8962a", "stopped": "#8a8a96", "error": "#eb4040"}
 
 
@@ -40,6 +42,12 @@ class LiveTesting(QObject):
         self._starting: asyncio.Task | None = None
         self._closing: asyncio.Task | None = None
         self._restarting = asyncio.Lock()
+        # Under load (a front end or a load test hitting the server) the docks are updated
+        # in batches; a lone request is shown at once.
+        self._unshown: list[RequestRecord] = []
+        self._changes: list = []
+        self._show_soon = Throttle(self, SHOW_EVERY, self._show_unshown)
+        self._reload_soon = Throttle(self, RELOAD_EVERY, self._reload_data)
 
         self.run_panel = RunPanel(window.theme)
         self.run_panel.set_server(self.server)
@@ -156,11 +164,27 @@ class LiveTesting(QObject):
 
     # -- showing runs -----------------------------------------------------------------------
     def _logged(self, record: RequestRecord) -> None:
-        self.log.add(record)
-        self.show_record(record, open_editor=False)
-        if record.changes and not record.dry_run and not record.error:
-            self.data.highlight(record.changes)
-        self.data.schedule_refresh()
+        self._unshown.append(record)
+        if record.tag:  # the Run panel's own request: its trace is what the user waits for
+            self._show_unshown()
+        else:
+            self._show_soon()
+
+    def _show_unshown(self) -> None:
+        records, self._unshown = self._unshown, []
+        if not records:
+            return
+        self.log.add_many(records)
+        self.show_record(records[-1], open_editor=False)
+        self._changes += [c for r in records if not r.dry_run and not r.error for c in r.changes]
+        self._reload_soon()
+
+    def _reload_data(self) -> None:
+        changes, self._changes = self._changes, []
+        if changes:
+            self.data.highlight(changes)  # tints the rows and reloads
+        else:
+            self.data.schedule_refresh()
 
     def show_record(self, record: RequestRecord, open_editor: bool = True) -> None:
         """Paint a run's path on its action's graph (opening the action when asked)."""
@@ -224,3 +248,29 @@ class LiveTesting(QObject):
                       "answers requests.",
              "stopped": "The live server starts when a project is open.",
              "error": text}[level])
+
+
+class Throttle:
+    """Calls `function` at once, then at most once per `interval` ms while calls keep coming
+    (the last of them is never lost)."""
+
+    def __init__(self, parent: QObject, interval: int, function):
+        self.function = function
+        self.pending = False
+        self.timer = QTimer(parent)
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(interval)
+        self.timer.timeout.connect(self._fire)
+
+    def __call__(self) -> None:
+        if self.timer.isActive():
+            self.pending = True
+            return
+        self.function()
+        self.timer.start()
+
+    def _fire(self) -> None:
+        if self.pending:
+            self.pending = False
+            self.function()
+            self.timer.start()

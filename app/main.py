@@ -35,15 +35,14 @@ def _parser() -> argparse.ArgumentParser:
 def open_command(argv: list[str]) -> int:
     """Run the editor, on FILE when given, else on the welcome page."""
     args = _parser().parse_args(argv)
-    import qasync
-
+    from app.eventloop import EditorLoop
     from app.mainwindow import MainWindow
     from app.theme import Theme
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     configure(app)
     # One loop for Qt and asyncio, so the live server can run inside the editor.
-    loop = qasync.QEventLoop(app)
+    loop = EditorLoop(app)
     asyncio.set_event_loop(loop)
     theme = Theme(app)
     theme.apply()

@@ -44,14 +44,16 @@ class RecordsModel(QAbstractTableModel):
         super().__init__(parent)
         self.records: list[RequestRecord] = []
 
-    def add(self, record: RequestRecord) -> None:
-        if len(self.records) >= MAX_ROWS:
-            self.beginRemoveRows(QModelIndex(), 0, 0)
-            self.records.pop(0)
+    def add(self, records: list[RequestRecord]) -> None:
+        records = records[-MAX_ROWS:]
+        extra = len(self.records) + len(records) - MAX_ROWS
+        if extra > 0:
+            self.beginRemoveRows(QModelIndex(), 0, extra - 1)
+            del self.records[:extra]
             self.endRemoveRows()
         n = len(self.records)
-        self.beginInsertRows(QModelIndex(), n, n)
-        self.records.append(record)
+        self.beginInsertRows(QModelIndex(), n, n + len(records) - 1)
+        self.records.extend(records)
         self.endInsertRows()
 
     def clear(self) -> None:
@@ -185,8 +187,15 @@ class ServerLog(QWidget):
 
     def add(self, record: RequestRecord) -> None:
         """Append a finished request, keeping the newest in view."""
-        at_end = self.view.verticalScrollBar().value() >= self.view.verticalScrollBar().maximum() - 2
-        self.model.add(record)
+        self.add_many([record])
+
+    def add_many(self, records: list[RequestRecord]) -> None:
+        """Append finished requests (a burst of them in one go)."""
+        if not records:
+            return
+        bar = self.view.verticalScrollBar()
+        at_end = bar.value() >= bar.maximum() - 2
+        self.model.add(records)
         if at_end:
             self.view.scrollToBottom()
         self._update_count()

@@ -29,10 +29,11 @@ def pytest_asyncio_loop_factories(config, item):
 
 
 def _qt_loop():
-    import qasync
     from PySide6.QtWidgets import QApplication
 
-    return qasync.QEventLoop(QApplication.instance() or QApplication([]))
+    from app.eventloop import EditorLoop
+
+    return EditorLoop(QApplication.instance() or QApplication([]))
 
 
 class Answers(Prompts):

@@ -4,6 +4,8 @@ the red event with nothing written; edit and see the next request follow; curl s
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 from PySide6.QtCore import QSettings
@@ -26,6 +28,13 @@ async def live_window(make_window, posts_copy, qtbot):
         await tx.insert("Posts", {"user": "ann", "caption": "hello", "likes": 1})
     yield window
     await window.live.shutdown()
+
+
+async def _until(condition, seconds: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
 
 
 async def _caption_in_browser(window, qtbot) -> str:
@@ -103,6 +112,8 @@ async def test_a_request_from_outside_appears_in_the_log(live_window):
             assert r.status == 200
         async with s.get(base + "/v1/nowhere") as r:
             assert r.status == 404
+    # a burst of requests reaches the log together, a moment later
+    await _until(lambda: len(window.live.log.records()) >= 2)
     rows = [(r.method, r.path, r.status) for r in window.live.log.records()]
     assert ("GET", "/v1/posts/1", 200) in rows and ("GET", "/v1/nowhere", 404) in rows
     log = window.live.log

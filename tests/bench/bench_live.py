@@ -82,10 +82,10 @@ def send_to_trace(args) -> float:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import asyncio
 
-    import qasync
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from app.eventloop import EditorLoop
     from app.main import configure
     from app.mainwindow import MainWindow
     from app.theme import Theme
@@ -105,7 +105,7 @@ def send_to_trace(args) -> float:
     configure(app)
     app.setApplicationName("Actiongraph-bench")
     QSettings().setValue("live/port", bs.free_port())
-    loop = qasync.QEventLoop(app)
+    loop = EditorLoop(app)
     asyncio.set_event_loop(loop)
     theme = Theme(app)
     theme.apply()

@@ -22,12 +22,15 @@ def main() -> int:
     p = argparse.ArgumentParser()
     p.add_argument("project")
     p.add_argument("--port", type=int, required=True)
+    p.add_argument("--no-trace", action="store_true", help="do not record runs' steps")
+    p.add_argument("--no-panels", action="store_true",
+                   help="do not show requests in the server log and data browser")
     args = p.parse_args()
 
-    import qasync
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
+    from app.eventloop import EditorLoop
     from app.main import configure
     from app.mainwindow import MainWindow
     from app.theme import Theme
@@ -36,7 +39,12 @@ def main() -> int:
     configure(app)
     app.setApplicationName("Actiongraph-bench")  # its own settings, not the user's
     QSettings().setValue("live/port", args.port)
-    loop = qasync.QEventLoop(app)
+    if os.environ.get("BENCH_PLAIN_QASYNC"):  # to measure what EditorLoop's ready queue gives
+        import qasync
+
+        loop = qasync.QEventLoop(app)
+    else:
+        loop = EditorLoop(app)
     asyncio.set_event_loop(loop)
     theme = Theme(app)
     theme.apply()
@@ -50,6 +58,15 @@ def main() -> int:
             print(f"live server did not start: {window.live.server.error}", flush=True)
             app.quit()
             return
+        if args.no_trace:
+            window.live.server.state.trace = False
+        if os.environ.get("BENCH_NO_DATA"):
+            window.live.data.schedule_refresh = lambda: None
+            window.live.data.highlight = lambda changes: None
+        if os.environ.get("BENCH_NO_LOG"):
+            window.live.log.add_many = lambda records: None
+        if args.no_panels:
+            window.live.server.requestLogged.disconnect(window.live._logged)
         print(f"Live server at {window.live.server.base_url}", flush=True)
         print(BANNER, flush=True)
         stop = asyncio.Event()
