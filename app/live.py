@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import errno
 import socket
 import tempfile
@@ -47,6 +48,8 @@ class LiveMail:
         self.smtp.use(settings)
 
     async def send(self, mail: Mail) -> None:
+        if not mail.sender:  # show who it would come from
+            mail = dataclasses.replace(mail, sender=self.smtp.settings.sender)
         await self.outbox.send(mail)
         if self.real:
             await self.smtp.send(mail)

@@ -135,3 +135,37 @@ async def test_problems_keep_the_last_good_version_serving(live_window):
     window.document.undo.undo()
     await live.server.settled()
     assert live.status.text().startswith("● Serving at")
+
+
+async def test_sign_up_through_the_run_panel_puts_the_welcome_mail_in_the_outbox(
+        make_window, tmp_path, shot):
+    import shutil
+
+    from conftest import EXAMPLES
+
+    project = tmp_path / "signup.actiongraph.json"
+    shutil.copyfile(EXAMPLES / "signup.actiongraph.json", project)
+    QSettings().setValue("live/port", free_port(19300))
+    window = make_window()
+    window.resize(1500, 950)
+    assert window.open_file(str(project))
+    await window.live._starting
+    live = window.live
+    try:
+        live.run_endpoint("Sign up")
+        panel = live.run_panel
+        panel.body_edit.setPlainText('{"email": "ann@example.org", "name": "Ann", '
+                                     '"password": "correct horse"}')
+        record = await panel.send()
+        assert record.status == 201, record.error
+        assert [m.to for _t, m in live.outbox.mails] == [["ann@example.org"]]
+        assert "Ann" in live.outbox.mails[0][1].subject + live.outbox.mails[0][1].text
+        assert live.outbox.list.count() == 1
+        assert live.server.outbox.mails[0].to == ["ann@example.org"]  # nothing sent by SMTP
+        record = await panel.send()  # the same email again
+        assert record.status == 409 and len(live.outbox.mails) == 1
+        live.show_dock("outbox")
+        live.outbox.list.setCurrentRow(0)
+        shot(window, "live_outbox")
+    finally:
+        await live.shutdown()
