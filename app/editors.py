@@ -7,10 +7,11 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QBoxLayout,
@@ -41,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from app import tree as ops
 from app.document import Document
+from app.theme import ICONS
 from app.tree import Prompts
 from runtime.project import (
     FIELD_KINDS,
@@ -55,6 +57,7 @@ from runtime.project import (
     Variable,
     path_variables,
 )
+from runtime.scheduler import parse_schedule
 from runtime.where import OPS, UNARY
 
 REQUEST_LABELS = {"json": "JSON", "multipart": "Multipart form"}
@@ -63,6 +66,9 @@ TRIGGER_LABELS = {"endpoint": "Endpoint", "schedule": "Schedule", "action": "Ano
 AUTOMATIC_FIELDS = (("id", "Integer", "automatic, unique"), ("created_at", "DateTime",
                                                               "set when the record is created"))
 MODEL_KINDS = ("Model", "Custom Model")
+RUN_SHORTCUT = "Ctrl+R"
+RUN_TIP = f"Open the Run panel with dummy data for this endpoint ({RUN_SHORTCUT})"
+RUN_NOW_TIP = f"Run this scheduled action once now, without waiting for its time ({RUN_SHORTCUT})"
 
 
 # -- values as text ---------------------------------------------------------------------------
@@ -496,6 +502,8 @@ class Editor(QWidget):
 
     section = ""
     titleChanged = Signal()
+    runRequested = Signal(str)  # endpoint name: open the Run panel for it
+    runNowRequested = Signal(str)  # action name: run a scheduled action once, now
 
     def __init__(self, document: Document, item_id: str, prompts: Prompts, theme=None,
                  parent=None):
@@ -507,6 +515,21 @@ class Editor(QWidget):
         self.bound = self.item
         self._updating = False
         self.setProperty("role", "form")
+        self.run_shortcut = QShortcut(QKeySequence(RUN_SHORTCUT), self)
+        self.run_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.run_shortcut.activated.connect(self.click_run)
+
+    def run_buttons(self) -> list[QPushButton]:
+        """The editor's Run buttons (the shortcut clicks the one showing)."""
+        return []
+
+    def click_run(self) -> bool:
+        """Click the visible, enabled Run button (Ctrl+R); False when there is none."""
+        for button in self.run_buttons():
+            if button.isVisibleTo(self) and button.isEnabled():
+                button.click()
+                return True
+        return False
 
     @property
     def item(self) -> Any:
@@ -552,6 +575,21 @@ class Editor(QWidget):
         if item is None or self._updating or not name or name == item.name:
             return
         ops.rename(self.document, self.section, item, name)
+
+
+def _run_button(text: str, tip: str, theme) -> QPushButton:
+    """A Run button, with the play icon when resources/icons has one."""
+    button = QPushButton(text)
+    button.setObjectName("run")
+    button.setToolTip(tip)
+    _run_icon(button, theme)
+    return button
+
+
+def _run_icon(button: QPushButton, theme) -> None:
+    """The play icon in the current colour scheme (none when the icon set has no play.svg)."""
+    if theme is not None and (ICONS / "play.svg").exists():
+        button.setIcon(theme.icon("play"))
 
 
 def _card(*widgets: QWidget, layout=None) -> QFrame:
@@ -680,6 +718,10 @@ class EndpointEditor(Editor):
         super().__init__(*args, **kwargs)
         self._path_base: list[Variable] | None = None
         name_row, self.name = self._name_row("Endpoint")
+        self.run_button = _run_button("Run", RUN_TIP, self.theme)
+        self.run_button.clicked.connect(
+            lambda: self.item is not None and self.runRequested.emit(self.item.name))
+        name_row.layout().addWidget(self.run_button)
         self.method = QComboBox()
         self.method.addItems(METHODS)
         self.method.currentTextChanged.connect(
@@ -785,6 +827,10 @@ class EndpointEditor(Editor):
 
     def restyle(self) -> None:
         self.variables.restyle(self.theme)
+        _run_icon(self.run_button, self.theme)
+
+    def run_buttons(self) -> list[QPushButton]:
+        return [self.run_button]
 
     def refresh(self) -> None:
         e = self.item
@@ -1012,9 +1058,22 @@ class ActionEditor(Editor):
         self.trigger_action = QComboBox()
         self.trigger_action.activated.connect(
             lambda _i: self.set_trigger("action", self.trigger_action.currentText()))
-        self.trigger_schedule = QLineEdit(placeholderText="cron, e.g. 0 * * * *")
+        self.trigger_schedule = QLineEdit(placeholderText="every 5 minutes, or cron: 0 * * * *")
+        self.trigger_schedule.setObjectName("schedule")
+        self.trigger_schedule.setToolTip(
+            "every 30 seconds, every 5 minutes, every 2 hours (or 30s, 5m, 2h), or a cron "
+            "expression: minute hour day month weekday, e.g. 0 9 * * 1-5 (local time)")
         self.trigger_schedule.textEdited.connect(
             lambda v: self._edit_trigger("schedule", v, merge=True))
+        self.trigger_schedule.textChanged.connect(self.explain_schedule)
+        self.schedule_info = QLabel()
+        self.schedule_info.setObjectName("schedule_info")
+        self.schedule_info.setWordWrap(True)
+        self.schedule_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.run_button = _run_button("Run", RUN_TIP, self.theme)
+        self.run_button.clicked.connect(self._run)
+        self.run_now_button = _run_button("Run now", RUN_NOW_TIP, self.theme)
+        self.run_now_button.clicked.connect(self._run_now)
         self.response_value = QLineEdit(placeholderText="=UpdatedPost, or a literal")
         self.response_value.setObjectName("response")
         self.response_value.textEdited.connect(self._set_response)
@@ -1030,14 +1089,24 @@ class ActionEditor(Editor):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         form.setHorizontalSpacing(10)
         form.setVerticalSpacing(8)
-        form.addRow(_label("Name"), self.name)
+        name_run = QHBoxLayout()
+        name_run.setSpacing(6)
+        name_run.addWidget(self.name, 1)
+        name_run.addWidget(self.run_button)
+        name_run.addWidget(self.run_now_button)
+        form.addRow(_label("Name"), name_run)
         form.addRow(_label("Trigger"), self.trigger_type)
         self.target_label = _label("Endpoint")
         target = QWidget()
-        stack = QHBoxLayout(target)
+        column = QVBoxLayout(target)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(4)
+        stack = QHBoxLayout()
         stack.setContentsMargins(0, 0, 0, 0)
         for w in (self.trigger_endpoint, self.trigger_action, self.trigger_schedule):
             stack.addWidget(w)
+        column.addLayout(stack)
+        column.addWidget(self.schedule_info)
         form.addRow(self.target_label, target)
         response = QHBoxLayout()
         response.setSpacing(6)
@@ -1108,6 +1177,11 @@ class ActionEditor(Editor):
 
     def restyle(self) -> None:
         self.globals.restyle(self.theme)
+        for button in self.run_buttons():
+            _run_icon(button, self.theme)
+
+    def run_buttons(self) -> list[QPushButton]:
+        return [self.run_button, self.run_now_button]
 
     @property
     def has_graph(self) -> bool:
@@ -1132,6 +1206,10 @@ class ActionEditor(Editor):
                 w.setVisible(a.trigger.type == t)
             self.target_label.setText({"endpoint": "Endpoint", "action": "Action",
                                        "schedule": "Schedule"}.get(a.trigger.type, ""))
+            self.explain_schedule()
+            self.run_button.setVisible(a.trigger.type == "endpoint")
+            self.run_button.setEnabled(bool(a.trigger.endpoint))
+            self.run_now_button.setVisible(a.trigger.type == "schedule")
             # Leave what is being typed alone unless it means something else (undo, redo).
             if parse_value(self.response_value.text()) != a.response_value:
                 self._set_text(self.response_value, format_value(a.response_value))
@@ -1143,6 +1221,31 @@ class ActionEditor(Editor):
     def _set(self, name: str, value: Any, label: str, merge: bool = False) -> None:
         if not self._updating and self.item is not None:
             self.document.set_attr(self.item, name, value, label, merge=merge)
+
+    def explain_schedule(self, _text: str = "") -> None:
+        """Under a schedule: its next three run times, or what is wrong with it."""
+        a = self.item
+        if a is None or a.trigger.type != "schedule":
+            self.schedule_info.hide()
+            return
+        text, problem, tip = schedule_explanation(self.trigger_schedule.text())
+        self.schedule_info.setText(text)
+        self.schedule_info.setToolTip(tip)
+        if self.schedule_info.property("role") != ("problem" if problem else "muted"):
+            self.schedule_info.setProperty("role", "problem" if problem else "muted")
+            self.schedule_info.style().unpolish(self.schedule_info)
+            self.schedule_info.style().polish(self.schedule_info)
+        self.schedule_info.show()
+
+    def _run(self) -> None:
+        a = self.item
+        if a is not None and a.trigger.type == "endpoint" and a.trigger.endpoint:
+            self.runRequested.emit(a.trigger.endpoint)
+
+    def _run_now(self) -> None:
+        a = self.item
+        if a is not None and a.trigger.type == "schedule":
+            self.runNowRequested.emit(a.name)
 
     def _set_response(self, text: str) -> None:
         self._set("response_value", parse_value(text), "Edit response", merge=True)
@@ -1243,6 +1346,24 @@ class ActionEditor(Editor):
         return True
 
 
+def schedule_explanation(text: str, now: datetime | None = None) -> tuple[str, bool, str]:
+    """(text, is_problem, tooltip) for a schedule: `Next runs: Mon 14:05, ...` or the error."""
+    try:
+        schedule = parse_schedule(text)
+    except ValueError as e:
+        return str(e), True, "every 5 minutes, or a cron expression like 0 * * * *"
+    runs = schedule.next_runs(3, now)
+    start = now.astimezone() if now else datetime.now().astimezone()
+    pattern = "%a %H:%M"
+    if any(r.second for r in runs):
+        pattern += ":%S"
+    if runs[-1] - start > timedelta(days=6):
+        pattern = "%a %d %b " + pattern.removeprefix("%a ")
+    zone = start.strftime("%Z") or f"UTC{start.strftime('%z')}"
+    return ("Next runs: " + ", ".join(r.strftime(pattern) for r in runs), False,
+            f"{schedule.describe()}, in local time ({zone})")
+
+
 def _fill_auth(combo: QComboBox, profiles: list[str], current: str) -> None:
     """Auth choices: None (anyone), the project's profiles, and an unknown current one."""
     wanted = [("None: anyone may call it", "")] + [(p, p) for p in profiles]
@@ -1326,3 +1447,8 @@ def make_graph(document: Document, action, parent: QWidget) -> QWidget:
 
 EDITORS: dict[str, type[Editor]] = {"models": ModelEditor, "endpoints": EndpointEditor,
                                     "actions": ActionEditor}
+
+# The Settings tab builds on the helpers above, so it is imported once they exist.
+from app.settingseditor import SettingsEditor  # noqa: E402
+
+EDITORS[SettingsEditor.section] = SettingsEditor

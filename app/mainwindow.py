@@ -733,6 +733,9 @@ class MainWindow(QMainWindow):
     def go_to_problem(self, problem) -> None:
         """Open the editor of the problem's item; select the event or row it names."""
         where = place(problem)
+        if self.document is not None and (problem.where or "").startswith("settings"):
+            self.open_item("settings", "settings")  # auth profiles, mail: the Settings tab
+            return
         if where is None or self.document is None:
             return
         item = next((x for x in getattr(self.document.project, where.section)

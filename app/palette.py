@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from PySide6.QtCore import QMimeData, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
@@ -55,8 +58,65 @@ def category_icon(category: str) -> QIcon:
     return QIcon(pixmap)
 
 
+# What each flow port means, for the documentation tooltips (other names are shown as they are).
+FLOW_WORDS = {
+    "next": "after it ran",
+    "true": "when the value is true",
+    "false": "when the value is false",
+    "each": "once per item, with the item and its index",
+    "done": "after the last item",
+    "error": "when it fails",
+}
+TOOLTIP_WIDTH = 380  # pixels: long docs wrap into a readable column
+
+
+def _inline(text: str) -> str:
+    """Doc text as rich text: escaped, with `code` in a fixed-width font."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text, quote=False))
+
+
+def _ports(title: str, ports) -> str:
+    if not ports:
+        return ""
+    rows = "".join(
+        f"<li><b>{html.escape(p.name)}</b> <span style='color:gray'>{html.escape(p.kind)}"
+        f"{', required' if p.required else ''}</span>"
+        + (f" &ndash; {_inline(p.doc)}" if p.doc else "") + "</li>"
+        for p in ports)
+    return f"<p style='margin-top:6px; margin-bottom:0'><b>{title}</b></p>" \
+           f"<ul style='margin-top:2px; margin-left:-24px'>{rows}</ul>"
+
+
+def documentation(kind: EventKind) -> str:
+    """An event kind's whole documentation as rich text: title, doc, ports and flow."""
+    flows = []
+    for name in kind.flow_out:
+        words = FLOW_WORDS.get(name, "")
+        if name == kind.fail_port:
+            words = f"{words or 'on failure'} (left unwired, the action fails instead)"
+        flows.append(f"<li><b>{html.escape(name)}</b>" + (f" &ndash; {words}" if words else "")
+                     + "</li>")
+    flow = ("<p style='margin-top:6px; margin-bottom:0'><b>Flow out</b></p>"
+            f"<ul style='margin-top:2px; margin-left:-24px'>{''.join(flows)}</ul>") if flows \
+        else ("<p style='margin-top:6px'><b>Flow out</b>: none &ndash; "
+              + ("the loop stops and goes on by its <code>done</code> port" if kind.breaks
+                 else "the run stops here") + ".</p>")
+    notes = []
+    if kind.writes:
+        notes.append("Writes to the database (undone if the action fails).")
+    if kind.breaks:
+        notes.append("Only inside a Loop's <code>each</code> branch.")
+    note = "".join(f"<p style='color:gray; margin-top:4px'>{n}</p>" for n in notes)
+    return (f"<table width='{TOOLTIP_WIDTH}' cellspacing='0' cellpadding='0'><tr><td>"
+            f"<p style='margin-bottom:4px'><b style='font-size:large'>{html.escape(kind.name)}"
+            f"</b>&nbsp;&nbsp;<span style='color:gray'>{html.escape(kind.category)}</span></p>"
+            f"<p>{_inline(kind.doc)}</p>"
+            f"{_ports('Inputs', kind.inputs)}{_ports('Outputs', kind.outputs)}{flow}{note}"
+            "</td></tr></table>")
+
+
 def _tooltip(kind: EventKind) -> str:
-    return f"<b>{kind.name}</b> <i>({kind.category})</i><br/>{kind.doc}"
+    return documentation(kind)
 
 
 class _KindTree(QTreeWidget):

@@ -35,7 +35,8 @@ DARK = {
 # Event categories get their own colour, the same in both schemes, so a node is known at a glance.
 CATEGORY_COLORS = {"Data": "#3e8ed0", "Logic": "#8e4ec6", "Messaging": "#d6409f",
                    "Integrations": "#12a594"}
-SECTION_COLORS = {"models": "#3e8ed0", "endpoints": "#12a594", "actions": "#e5a000"}
+SECTION_COLORS = {"models": "#3e8ed0", "endpoints": "#12a594", "actions": "#e5a000",
+                  "settings": "#60646c"}
 
 
 class Theme(QObject):
@@ -166,8 +167,9 @@ def section_icon(section: str) -> QIcon:
 
 
 def item_icon(section: str) -> QIcon:
-    """The icon of one model, endpoint or action in the tree."""
-    return icon(section.rstrip("s"), SECTION_COLORS[section])
+    """The icon of one model, endpoint or action in the tree (or of the settings)."""
+    name = "settings" if section == "settings" else section.rstrip("s")
+    return icon(name, SECTION_COLORS[section])
 
 
 def logo() -> QIcon:

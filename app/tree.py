@@ -1,4 +1,4 @@
-"""The project tree (Data Models, Endpoints, Actions) and the project-level edits it offers."""
+"""The project tree (Data Models, Endpoints, Actions, Settings) and the project-level edits."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ SECTIONS = ("models", "endpoints", "actions")
 TITLES = {"models": "Data Models", "endpoints": "Endpoints", "actions": "Actions"}
 SINGULAR = {"models": "model", "endpoints": "endpoint", "actions": "action"}
 ID_PREFIX = {"models": "m", "endpoints": "e", "actions": "a"}
+SETTINGS = "settings"  # the section (and id) of the project's one Settings entry
 SECTION_ROLE = Qt.ItemDataRole.UserRole
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -122,7 +123,11 @@ def items(project: Project, section: str) -> list:
 
 
 def find(project: Project, section: str, item_id: str) -> Any:
-    """The model/endpoint/action with this id, or None (deleted, or undone)."""
+    """The model/endpoint/action with this id, or None (deleted, or undone).
+
+    The "settings" section has one item, the project's Settings (whatever the id)."""
+    if section == SETTINGS:
+        return project.settings
     return next((x for x in items(project, section) if x.id == item_id), None)
 
 
@@ -423,6 +428,17 @@ class ProjectTree(QWidget):
             self.tree.addTopLevelItem(top_item)
             top_item.setExpanded(True)
             self.sections[section] = top_item
+        # Project-wide settings: one entry at the bottom, opened like an item.
+        self.settings_item = QTreeWidgetItem(["Settings"])
+        self.settings_item.setData(0, SECTION_ROLE, SETTINGS)
+        self.settings_item.setData(0, ID_ROLE, SETTINGS)
+        self.settings_item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable)
+        self.settings_item.setToolTip(0, "Auth profiles, mail (SMTP), outgoing HTTP and the "
+                                         "login token secret")
+        font = self.settings_item.font(0)
+        font.setBold(True)
+        self.settings_item.setFont(0, font)
+        self.tree.addTopLevelItem(self.settings_item)
         self.restyle()
         document.changed.connect(self.refresh)
         self.refresh(force=True)
@@ -437,6 +453,10 @@ class ProjectTree(QWidget):
         for section, top_item in self.sections.items():
             top_item.setIcon(0, looks.section_icon(section))
             self.add_actions[section].setIcon(looks.item_icon(section))
+        gear = next((n for n in ("settings", "gear", "cog") if (looks.ICONS / f"{n}.svg").exists()),
+                    None)
+        if gear is not None:
+            self.settings_item.setIcon(0, icon(gear))
         self.refresh(force=True)
 
     # -- contents ---------------------------------------------------------------------------
@@ -490,10 +510,14 @@ class ProjectTree(QWidget):
     def current_section(self) -> str:
         """The section of the selected row (item or header); models when nothing is selected."""
         item = self.tree.currentItem()
-        return item.data(0, SECTION_ROLE) if item is not None else "models"
+        section = item.data(0, SECTION_ROLE) if item is not None else None
+        return section if section in SECTIONS else "models"
 
     def select(self, section: str, item_id: str) -> None:
         """Select an item without opening it."""
+        if section == SETTINGS:
+            self.tree.setCurrentItem(self.settings_item)
+            return
         top_item = self.sections[section]
         for i in range(top_item.childCount()):
             if top_item.child(i).data(0, ID_ROLE) == item_id:
@@ -505,6 +529,8 @@ class ProjectTree(QWidget):
 
     def _item_renamed(self, item: QTreeWidgetItem, _column: int) -> None:
         section, item_id = item.data(0, SECTION_ROLE), item.data(0, ID_ROLE)
+        if section not in SECTIONS:
+            return  # the Settings entry (its icon changing also lands here)
         target = find(self.document.project, section, item_id) if item_id else None
         if target is not None and item.text(0).strip() and item.text(0).strip() != target.name:
             rename(self.document, section, target, item.text(0).strip())
@@ -516,6 +542,11 @@ class ProjectTree(QWidget):
             return
         section = item.data(0, SECTION_ROLE)
         menu = QMenu(self)
+        if section == SETTINGS:
+            self.tree.setCurrentItem(item)
+            menu.addAction("Open", lambda: self._activated(item))
+            menu.exec(self.tree.viewport().mapToGlobal(pos))
+            return
         menu.addAction(f"New {SINGULAR[section]}...", lambda: self.add(section))
         if item.data(0, ID_ROLE) is not None:
             self.tree.setCurrentItem(item)
@@ -546,8 +577,8 @@ class ProjectTree(QWidget):
 
     def _selected_item(self) -> tuple[str, Any] | None:
         current = self.current()
-        if current is None:
-            return None
+        if current is None or current[0] not in SECTIONS:
+            return None  # Settings cannot be renamed, duplicated or deleted
         item = find(self.document.project, *current)
         return (current[0], item) if item is not None else None
 
