@@ -5,7 +5,7 @@ import io
 import json
 
 from nodes.kind import EventKind, InputProblem, Port, Setting, describe_value
-from runtime.kinds import json_default
+from nodes.values import json_default
 
 OPERATIONS = ("parse", "build")
 MAX_ROWS = 10_000

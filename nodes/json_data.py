@@ -4,7 +4,7 @@ import json
 import re
 
 from nodes.kind import EventKind, InputProblem, Port, Setting, describe_value
-from runtime.kinds import json_default
+from nodes.values import json_default
 
 OPERATIONS = ("parse", "stringify", "get")
 MAX_PATH = 500

@@ -1,7 +1,7 @@
 """Log: write a message to the server log (and the run's trace), then go on."""
 
 from nodes.kind import EventKind, Port, Setting
-from runtime.expressions import FUNCTIONS
+from nodes.values import FUNCTIONS
 
 LEVELS = ("debug", "info", "warning", "error")
 MAX_MESSAGE = 10_000  # characters; a log line is for reading, not for storing data

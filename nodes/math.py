@@ -5,7 +5,7 @@ import secrets
 from decimal import Decimal
 
 from nodes.kind import EventKind, InputProblem, Port, Setting, describe_value
-from runtime.expressions import FUNCTIONS, EvaluationError
+from nodes.values import FUNCTIONS, EvaluationError
 
 OPERATIONS = ("round", "floor", "ceil", "abs", "min", "max", "sum", "average",
               "random_integer", "random")

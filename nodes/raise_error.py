@@ -1,7 +1,7 @@
 """Raise Error: stop the action with an HTTP status and a message; all its writes are undone."""
 
 from nodes.kind import EventKind, Port, Setting
-from runtime.expressions import FUNCTIONS
+from nodes.values import FUNCTIONS
 
 
 async def run(ctx, inputs, settings):

@@ -7,7 +7,7 @@ import unicodedata
 import regex
 
 from nodes.kind import EventKind, InputProblem, Port, Setting, describe_value
-from runtime.expressions import FUNCTIONS, MAX_LENGTH, EvaluationError
+from nodes.values import FUNCTIONS, MAX_LENGTH, EvaluationError
 
 OPERATIONS = ("join", "format", "upper", "lower", "trim", "split", "regex_match",
               "regex_replace", "slug")

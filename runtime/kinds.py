@@ -7,6 +7,8 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from nodes.values import json_default
+
 
 class KindError(ValueError):
     """A value that does not fit a kind; the message says what was expected."""
@@ -176,24 +178,6 @@ def convert_variable(kind: str, value: Any) -> Any:
         return None
     converter = VARIABLE_CONVERTERS.get(kind)
     return converter(value) if converter else value
-
-
-def json_default(value: Any) -> Any:
-    """JSON encoding of the values records hold: dates as ISO text, decimals as numbers."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() and value.as_tuple().exponent >= 0 \
-            else float(value)
-    if isinstance(value, dt.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (set, frozenset, tuple)):
-        return list(value)
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    raise TypeError(f"{type(value).__name__} is not JSON data")
 
 
 def _type(value: Any) -> str:

@@ -1,7 +1,9 @@
 """The engine and the event catalogue stay Qt-free, and every event kind is documented."""
 
+import ast
 import subprocess
 import sys
+from pathlib import Path
 
 import nodes
 from nodes.kind import EventKind
@@ -33,3 +35,21 @@ def test_every_event_kind_is_documented_and_declared_once():
         assert module.__doc__, f"{module.__name__} needs a module docstring"
         for s in kind.settings + kind.inputs + kind.outputs:
             assert s.doc, f"{kind.id}.{s.name} needs a doc"
+
+
+def test_nodes_never_import_runtime():
+    """Layers import downward only: runtime/ builds on nodes/, so nodes/ must not import runtime/."""
+    imports = []
+    for path in sorted(Path(nodes.__file__).parent.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            imports += [f"{path.name}:{node.lineno} imports {name}"
+                        for name in names if name.split(".")[0] == "runtime"]
+    assert not imports, "nodes/ imports runtime/ (move what both need to nodes/values.py): " + \
+        "; ".join(imports)

@@ -39,6 +39,7 @@ async def _until(condition, seconds: float = 5.0) -> None:
 
 async def _caption_in_browser(window, qtbot) -> str:
     browser = window.live.data
+    await browser.wait_idle()  # a reload the run scheduled, so it cannot overtake ours
     await browser.refresh()
     return browser.records.record(0)["caption"]
 
