@@ -15,6 +15,7 @@ from collections import deque
 
 import qasync
 from PySide6.QtCore import QTimer
+from shiboken6 import Shiboken
 
 
 class EditorLoop(qasync.QEventLoop):
@@ -52,4 +53,7 @@ class EditorLoop(qasync.QEventLoop):
         if not self.is_closed():
             self._pass.stop()
             self._soon.clear()
+            # Delete the timer here, in the GUI thread: left to Python's cycle collector (the
+            # timer's slot refers to this loop) it could be destroyed from a worker thread.
+            Shiboken.delete(self._pass)
         super().close()

@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QMenu, QToolButton
+from shiboken6 import Shiboken
 
 from app.databrowser import DataBrowser
 from app.live import DEFAULT_PORT, LiveServer, PortInUse, database_url
@@ -150,11 +151,20 @@ class LiveTesting(QObject):
 
     def close(self) -> None:
         """Stop the server soon (from a close event, which cannot wait); `shutdown` awaits."""
+        self._stop_timers()
         if running_loop() is not None:
             self._closing = asyncio.ensure_future(self.shutdown())
 
+    def _stop_timers(self) -> None:
+        """No dock updates after the window closed (their widgets are about to go)."""
+        if Shiboken.isValid(self._show_soon.timer):
+            self._show_soon.timer.stop()
+            self._reload_soon.timer.stop()
+        self._show_soon.pending = self._reload_soon.pending = False
+
     async def shutdown(self) -> None:
         """Stop the server and close the database (the window is closing)."""
+        self._stop_timers()
         if self._starting is not None and not self._starting.done():
             self._starting.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -21,6 +21,7 @@ async def live(qapp, posts_copy, tmp_path):
     server.test_project = project
     yield server
     await server.stop()
+    server.deleteLater()  # in the GUI thread, not whenever the garbage collector gets to it
 
 
 async def _send(server, method, path, body=None, headers=None):
@@ -108,3 +109,4 @@ async def test_a_port_in_use_is_refused_with_the_next_free_one(qapp, posts_copy,
         assert server.base_url.endswith(f":{e.value.free}")
         await server.stop()
         assert not server.running
+        server.deleteLater()

@@ -32,7 +32,9 @@ class Live(QObject):
     requestLogged = Signal(object)
 
     def __init__(self):
-        super().__init__()
+        # Owned by the application, so Qt deletes it in the GUI thread at exit rather than
+        # Python's cycle collector (the server's listeners refer to it) in whatever thread.
+        super().__init__(QApplication.instance())
         self.base_url: str | None = None
         self.records: dict[str, RequestRecord] = {}
         self.all: list[RequestRecord] = []
