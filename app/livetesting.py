@@ -113,6 +113,12 @@ class LiveTesting(QObject):
             document.changed.connect(self._changed)
         if running_loop() is not None:
             self._starting = asyncio.ensure_future(self.restart())
+        else:  # opened before the loop runs (a file named on the command line): start then
+            QTimer.singleShot(0, self._start_when_running)
+
+    def _start_when_running(self) -> None:
+        if running_loop() is not None and not self.server.running and self.document is not None:
+            self._starting = asyncio.ensure_future(self.restart())
 
     async def restart(self, port: int | None = None) -> bool:
         """(Re)start the server on the project; a taken port asks to use the next free one.
