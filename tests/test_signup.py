@@ -8,12 +8,10 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from email import message_from_bytes, policy
 from pathlib import Path
 
 import aiohttp
 import pytest
-from aiosmtpd.controller import Controller
 from conftest import EXAMPLES
 
 from nodes.send_email import valid_address
@@ -28,29 +26,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps every message it is given."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content,
-                                                                    policy=policy.default)))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp():
-    """A real SMTP server on a free loopback port; its messages are in `.messages`."""
-    inbox = Inbox()
-    inbox.port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-    controller.start()
-    yield inbox
-    controller.stop()
 
 
 def signup_project(smtp_port: int):
