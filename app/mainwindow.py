@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import tempfile
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer
@@ -163,6 +164,9 @@ class MainWindow(QMainWindow):
         a["save_as"] = self._action(file, "Save &As...", self.save_as, "Ctrl+Shift+S")
         a["export"] = self._action(file, "&Export Project File...", self.export, "Ctrl+E",
                                    tip="Write a copy of the project file elsewhere")
+        a["export_server"] = self._action(
+            file, "Export for Se&rver...", self.export_for_server,
+            tip="A folder with the project, pinned requirements, a secrets template and a README")
         file.addSeparator()
         a["close"] = self._action(file, "&Close Project", self.close_project, "Ctrl+Shift+W")
         a["quit"] = self._action(file, "&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -203,6 +207,12 @@ class MainWindow(QMainWindow):
         a["duplicate_item"] = self._action(project, "D&uplicate",
                                            lambda: self.tree.duplicate_current())
         a["delete_item"] = self._action(project, "&Delete...", lambda: self.tree.delete_current())
+        project.addSeparator()
+        a["generate_api"] = self._action(
+            project, "&Generate REST API...", lambda: self.tree and self.tree.generate_api_current(),
+            "Ctrl+Shift+G", tip="List, get, create, update and delete endpoints for a data model")
+        a["api_docs"] = self._action(project, "API &Docs", self.show_api_docs, "Ctrl+Shift+D",
+                                     tip="The project's OpenAPI document as a readable page")
 
         view = bar.addMenu("&View")
         view.addAction(self.problems_dock.toggleViewAction())
@@ -379,7 +389,8 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         has_doc = self.document is not None
         for key in ("save", "save_as", "export", "close", "rename", "duplicate_item",
-                    "delete_item", "search", "add_models", "add_endpoints", "add_actions"):
+                    "delete_item", "search", "add_models", "add_endpoints", "add_actions",
+                    "generate_api", "api_docs", "export_server"):
             self.actions[key].setEnabled(has_doc)
         graph = self.current_graph()
         for key in ("fit", "tidy"):
@@ -532,6 +543,65 @@ class MainWindow(QMainWindow):
             return False
         self.statusBar().showMessage(f"Exported to {path}", 4000)
         return True
+
+    def export_for_server(self, folder: str | Path | None = None) -> list[Path]:
+        """Write a deployment folder (project with secret references, pinned requirements,
+        .env template, README with the gunicorn command); returns the files written."""
+        from runtime.deploy import DeployError, export_server
+
+        doc = self.document
+        if doc is None:
+            return []
+        name = doc.path.name if doc.path else f"{_file_stem(doc.project.name)}{SUFFIX}"
+        if folder is None:
+            start = doc.path.parent if doc.path else Path.home()
+            folder = self.prompts.folder("Export for server: new folder",
+                                         str(start / f"{_file_stem(doc.project.name)}-server"))
+        if not folder:
+            return []
+        with tempfile.TemporaryDirectory(prefix="actiongraph-export-") as tmp:
+            source = Path(tmp) / name  # what is in the editor now, saved or not
+            source.write_text(doc.text(), encoding="utf-8")
+            try:
+                written = export_server(source, folder)
+            except ProjectError as e:
+                self.prompts.error("Cannot export for server",
+                                   "The project has problems; fix them first (see Problems).",
+                                   [str(p) for p in e.problems])
+                return []
+            except DeployError as e:
+                self.prompts.error("Cannot export for server", str(e))
+                return []
+        self.statusBar().showMessage(f"Exported for server to {folder}", 6000)
+        self.prompts.info("Export for server",
+                          f"Wrote {len(written)} files to {folder}. Its README.md has the "
+                          "commands; put the secrets of .env.example in the server's environment.",
+                          [str(Path(p).relative_to(folder)) for p in written])
+        return written
+
+    def show_api_docs(self):
+        """The project's API docs (OpenAPI) in a window that follows edits; export from there."""
+        from app.apidocs import ApiDocsDialog
+
+        doc = self.document
+        if doc is None:
+            return None
+        dialog = getattr(self, "api_docs", None)
+        if dialog is None or dialog.project is not doc.project:
+            if dialog is not None:
+                dialog.close()
+            dialog = ApiDocsDialog(doc.project, self.live.server.base_url, self,
+                                   folder=doc.path.parent if doc.path else None)
+            dialog.setWindowTitle(f"API Docs: {doc.project.name}")
+            doc.changed.connect(lambda d=dialog, document=doc: d.isVisible()
+                                and d.set_project(document.project))
+            self.api_docs = dialog
+        else:
+            dialog.set_server_url(self.live.server.base_url)
+            dialog.set_project(doc.project)
+        dialog.show()
+        dialog.raise_()
+        return dialog
 
     def _report(self, error: ProjectError, path) -> None:
         count = len(error.problems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.document import Document
 from nodes import catalogue
+from runtime.generate import GenerateError, generate_api
 from runtime.project import (
     Action,
     Endpoint,
@@ -102,6 +104,18 @@ class Prompts:
                                               "Actiongraph projects (*.actiongraph.json)")
         if path and not path.endswith(".json"):
             path += ".actiongraph.json"
+        return path or None
+
+    def info(self, title: str, text: str, details: list[str] | None = None) -> None:
+        """Tell the user what a command did."""
+        box = QMessageBox(QMessageBox.Icon.Information, title, text, parent=self.parent)
+        if details:
+            box.setDetailedText("\n".join(details))
+        box.exec()
+
+    def folder(self, title: str, suggested: str = "") -> str | None:
+        """A folder to write into (created when it does not exist)."""
+        path, _ = QFileDialog.getSaveFileName(self.parent, title, suggested, "Folders (*)")
         return path or None
 
     def error(self, title: str, text: str, details: list[str] | None = None) -> None:
@@ -555,6 +569,9 @@ class ProjectTree(QWidget):
             menu.addAction("Rename...", self.rename_current)
             menu.addAction("Duplicate", self.duplicate_current)
             menu.addAction("Delete...", self.delete_current)
+            if section == "models":
+                menu.addSeparator()
+                menu.addAction("Generate REST API", self.generate_api_current)
         menu.exec(self.tree.viewport().mapToGlobal(pos))
 
     # -- commands -----------------------------------------------------------------------------
@@ -603,6 +620,38 @@ class ProjectTree(QWidget):
         self.select(selected[0], clone.id)
         return clone
 
+    def generate_api_current(self, model_name: str | None = None):
+        """Generate list/get/create/update/delete endpoints and actions for a data model.
+
+        Uses the selected model (or asks which one); one undoable edit; tells what it made."""
+        project = self.document.project
+        if model_name is None:
+            selected = self._selected_item()
+            if selected is not None and selected[0] == "models":
+                model_name = selected[1].name
+            else:
+                model_name = self.prompts.choice("Generate REST API", "Data model:",
+                                                 [m.name for m in project.models])
+        if not model_name:
+            return None
+        try:
+            report = generate_api_edit(self.document, model_name)
+        except GenerateError as e:
+            self.prompts.error("Generate REST API", str(e))
+            return None
+        self.refresh(force=True)
+        first = next((e for e in project.endpoints
+                      if any(i.what == "endpoint" and i.name == e.name for i in report.created)),
+                     None)
+        if first is not None:
+            self.select("endpoints", first.id)
+            self.opened.emit("endpoints", first.id)
+        text = (report.summary() + ". Undo removes them again." if report.changed else
+                f"The REST API of {report.model} is already there ({report.path}): "
+                "nothing was added.")
+        self.prompts.info("Generate REST API", text, report.lines()[1:])
+        return report
+
     def delete_current(self) -> bool:
         """Delete the selected item, asking first when something refers to it."""
         selected = self._selected_item()
@@ -620,3 +669,22 @@ class ProjectTree(QWidget):
                 return False
         delete(self.document, section, item)
         return True
+
+
+def generate_api_edit(document: Document, model_name: str):
+    """Run the API generator on the document's project as one undoable edit; returns its report."""
+    project = document.project
+    names = [f.name for f in dataclasses.fields(Project)]
+    old = {n: getattr(project, n) for n in names}
+    scratch = copy.deepcopy(project)
+    report = generate_api(scratch, model_name)
+    if not report.changed:
+        return report
+    new = {n: getattr(scratch, n) for n in names}
+
+    def apply(forward: bool) -> None:
+        for n in names:
+            setattr(project, n, (new if forward else old)[n])
+
+    document.edit(f"Generate REST API for {model_name}", apply)
+    return report

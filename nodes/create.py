@@ -32,6 +32,7 @@ EVENT = EventKind(
         Setting("values", "field_map", "Field values; they win over `source`.", default={}),
         Setting("as", "variable", "Store the new record in this variable.", default=""),
     ),
+    errors=(422, 409),
     writes=True,
     summary=model_summary("->"),
 )

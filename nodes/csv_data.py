@@ -153,5 +153,6 @@ EVENT = EventKind(
                 "writes it).", default=True),
         Setting("as", "variable", "Store the result in this variable.", default=""),
     ),
+    errors=(422, 413),
     summary=_summary,
 )

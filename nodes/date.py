@@ -157,5 +157,6 @@ EVENT = EventKind(
                 "difference.", default="days", choices=tuple(UNITS)),
         Setting("as", "variable", "Store the result in this variable.", default=""),
     ),
+    errors=(422,),
     summary=_summary,
 )

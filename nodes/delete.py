@@ -35,6 +35,7 @@ EVENT = EventKind(
                 default=False),
         Setting("as", "variable", "Store the count in this variable.", default=""),
     ),
+    errors=(422,),
     writes=True,
     summary=model_summary("from"),
 )

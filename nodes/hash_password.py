@@ -42,5 +42,6 @@ EVENT = EventKind(
     inputs=(Port("password", "Text", "The password to hash.", required=True),),
     outputs=(Port("hash", "Text", "The hash (text starting with $argon2id$) to store."),),
     settings=(Setting("as", "variable", "Store the hash in this variable.", default=""),),
+    errors=(422,),
     summary=lambda s: f"{s.get('password')!s:.24}" + (f" as {s['as']}" if s.get("as") else ""),
 )

@@ -159,5 +159,6 @@ EVENT = EventKind(
                 default="null", choices=("null", "error")),
         Setting("as", "variable", "Store the result in this variable.", default=""),
     ),
+    errors=(422,),
     summary=_summary,
 )

@@ -88,6 +88,9 @@ class EventKind:
     loops: bool = False  # returns Each: runs its `each` branch per item, then leaves by `done`
     breaks: bool = False  # returns BREAK: only allowed inside a loop's `each` branch
     fail_port: str | None = None  # a flow port that, left unwired, fails the run instead
+    # The 4xx statuses a run of this event may answer (5xx aside), for the API docs
+    # (runtime.openapi refines some by settings, e.g. Query's 404 only with if_none=404).
+    errors: tuple[int, ...] = ()
     legacy_ids: tuple[str, ...] = ()
     summary: Callable[[dict[str, Any]], str] | None = None  # the node's face, e.g. "-> Shoes"
     upgrade: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None  # old settings -> new

@@ -47,5 +47,6 @@ EVENT = EventKind(
         Setting("as", "variable", "Store the token in this variable.", default="token"),
         Setting("user_as", "variable", "Store the user in this variable.", default=""),
     ),
+    errors=(401,),
     summary=lambda s: f"to {s.get('profile') or '?'}",
 )

@@ -63,5 +63,6 @@ EVENT = EventKind(
     ),
     outputs=(Port("sent", "Record", "What was queued: to, cc, subject."),),
     settings=(Setting("as", "variable", "Store what was queued in this variable.", default=""),),
+    errors=(422,),
     summary=lambda s: f"to {s.get('to')!s:.28}",
 )

@@ -6,7 +6,12 @@ from nodes.kind import EventKind, Port, Setting, model_summary
 async def run(ctx, inputs, settings):
     """Apply the mapped field values to the given record, or to all records matching Where."""
     model = settings["model"]
-    values = settings.get("values") or {}
+    source = inputs.get("source") or {}
+    if not isinstance(source, dict):
+        raise ctx.error(f"source must be a record or an object, got {type(source).__name__}")
+    known = ctx.fields(model)
+    values = {k: v for k, v in source.items() if k in known}
+    values.update(settings.get("values") or {})
     record = inputs.get("record")
     if record is not None:
         if not isinstance(record, dict) or "id" not in record:
@@ -24,10 +29,16 @@ EVENT = EventKind(
     category="Data",
     doc="Update records of a data model. Wire or name one record in `record` (e.g. "
         "=PostToUpdate, a Model variable loaded by its id) to update just that one; leave it "
-        "empty to update every record matching the Where filter. Only the mapped fields change. "
-        "Outputs the updated record, or the list of updated records.",
+        "empty to update every record matching the Where filter. Only the mapped fields change; "
+        "wire an object into `source` (e.g. =body.changes, the fields a PATCH request gave) to "
+        "change just the fields it has. Outputs the updated record, or the list of updated "
+        "records.",
     run=run,
-    inputs=(Port("record", "Record", "The record to update (its id is used)."),),
+    inputs=(
+        Port("record", "Record", "The record to update (its id is used)."),
+        Port("source", "Record", "An object whose fields (only those it has) are changed, e.g. "
+             "=body.changes; the mapped `values` win over it."),
+    ),
     outputs=(Port("result", "Any", "The updated record, or list of records."),),
     settings=(
         Setting("model", "model", "The data model to update.", required=True),
@@ -35,6 +46,7 @@ EVENT = EventKind(
         Setting("where", "where", "Without `record`: which records to update.", default=None),
         Setting("as", "variable", "Store the result in this variable.", default=""),
     ),
+    errors=(404, 422, 409),
     writes=True,
     summary=model_summary("in"),
 )

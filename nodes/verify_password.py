@@ -57,6 +57,7 @@ EVENT = EventKind(
                 "continue with `valid` false.", default="401", choices=("401", "continue")),
         Setting("as", "variable", "Store whether it matched in this variable.", default=""),
     ),
+    errors=(401,),
     summary=lambda s: "check password" + (" (401 if wrong)" if s.get("if_invalid", "401") == "401"
                                           else ""),
 )

@@ -13,12 +13,12 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from runtime.environ import SECRET_ENV, reference  # SECRET_ENV overrides the project's secret
 from runtime.errors import ActionError
 from runtime.project import AuthProfile, Project
 
 log = logging.getLogger("actiongraph.auth")
 ALGORITHM = "HS256"
-SECRET_ENV = "ACTIONGRAPH_SECRET"  # overrides the project's secret on a server
 _hasher = PasswordHasher()
 
 
@@ -48,6 +48,9 @@ class AuthService:
                     ) -> AuthService:
         """The service for a project: its secret (or $ACTIONGRAPH_SECRET) and profiles."""
         secret = os.environ.get(SECRET_ENV) or project.settings.secret
+        name = reference(secret)
+        if name:  # `${NAME}` not resolved (the editor serves the file as written)
+            secret = os.environ.get(name, "")
         if not secret:
             secret = os.urandom(32).hex()
             if project.settings.auth_profiles:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -79,7 +81,7 @@ class Binder:
                         "body", f'expected multipart/form-data, got "{ctype}"')], status=415)
                 try:
                     form = await request.post()
-                except ValueError as e:
+                except (ValueError, LookupError) as e:  # LookupError: a part's unknown charset
                     raise ValidationError([FieldError("body", f"not a valid form: {e}")],
                                           status=400) from None
                 return {k: _form_value(v) for k, v in form.items()}
@@ -96,14 +98,49 @@ class Binder:
         if ctype not in JSON_TYPES and not ctype.endswith("+json"):
             raise ValidationError([FieldError("body", f'expected application/json, got "{ctype}"')],
                                   status=415)
-        try:
-            data = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as e:
-            where = f" (line {e.lineno} column {e.colno})" if hasattr(e, "lineno") else ""
-            raise ValidationError([FieldError("body", f"not valid JSON{where}")], status=400) from None
+        data = parse_json(raw)
         if not isinstance(data, dict):
             raise ValidationError([FieldError("body", "expected a JSON object")], status=422)
         return data
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"the number {text[:40]} is too large")
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def parse_json(raw: bytes) -> Any:
+    """A request body as JSON; anything a JSON parser elsewhere would refuse is a 400: NaN and
+    Infinity, numbers too large for a float, text with an unpaired surrogate, deep nesting."""
+    def bad(message: str) -> ValidationError:
+        return ValidationError([FieldError("body", message)], status=400)
+
+    try:
+        data = json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
+    except json.JSONDecodeError as e:
+        raise bad(f"not valid JSON (line {e.lineno} column {e.colno})") from None
+    except UnicodeDecodeError:
+        raise bad("not valid JSON (not UTF-8 text)") from None
+    except ValueError as e:  # NaN, Infinity, 1e400, an integer of more than 4300 digits
+        reason = "a number has too many digits" if "digits" in str(e) else str(e)
+        raise bad(f"not valid JSON: {reason}") from None
+    except RecursionError:
+        raise bad("not valid JSON: nested too deeply") from None
+    if _SURROGATE.search(raw):  # "\ud800" alone decodes to text no database can store
+        try:
+            json.dumps(data, ensure_ascii=False).encode("utf-8")
+        except (UnicodeEncodeError, RecursionError):
+            raise bad("not valid JSON: text with an unpaired surrogate (\\ud800-\\udfff)") from None
+    return data
 
 
 def _convert_all(location: str, specs, source, errors: list[FieldError]) -> dict[str, Any]:

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
+import os
+import signal
 import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
 from aiohttp import web
 
+from runtime import logs
 from runtime.compiler import check_project, compile_project
-from runtime.errors import MigrationError, ProjectError
+from runtime.environ import DB_ENV, resolve
+from runtime.errors import ProjectError
 from runtime.projectfile import load
 from runtime.scheduler import Scheduler
 from runtime.server import STATE, create_app
-from runtime.store import Store, default_url
+from runtime.store import default_url
+from runtime.workers import StartupError, open_store
 
 COMMANDS_GROUP = "actiongraph.commands"  # other packages (the editor) add subcommands here
 
@@ -25,10 +29,15 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     parser = _parser()
     args, unknown = parser.parse_known_args(argv)
-    if args.command in ("serve", "check"):
+    if args.command == "openapi":
         if unknown:
             parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-        return {"serve": serve, "check": check}[args.command](args)
+        return openapi(args)
+    if args.command in ("serve", "check", "export-server", "generate-api"):
+        if unknown:
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        return {"serve": serve, "check": check, "export-server": export_server,
+                "generate-api": generate_api}[args.command](args)
     if args.command is None:
         return _plugin("open", unknown, parser)
     # Subcommands from other packages parse their own options (e.g. open --screenshot X FILE).
@@ -51,8 +60,29 @@ def _parser() -> argparse.ArgumentParser:
                    help="largest request body in bytes (default 1 MiB)")
     s.add_argument("--allow-data-loss", action="store_true",
                    help="let a model change drop fields or tables that hold data")
+    s.add_argument("--workers", type=_positive, default=1,
+                   help="worker processes; more than 1 runs gunicorn with aiohttp's worker (default 1)")
+    s.add_argument("--graceful-timeout", type=_positive, default=30,
+                   help="seconds a stopping server has to finish its requests (default 30)")
+    s.add_argument("--log-format", choices=("json", "text"), default="json",
+                   help="one JSON line per request (default) or a short text line")
+    x = sub.add_parser("export-server", help="write a folder to deploy a project on a server")
+    x.add_argument("file", help="the project file")
+    x.add_argument("dir", help="the folder to write (new or empty)")
+    x.add_argument("--force", action="store_true", help="write into a folder that is not empty")
     c = sub.add_parser("check", help="check a project file and list every problem")
     c.add_argument("file")
+    g = sub.add_parser("generate-api", help="add list/get/create/replace/update/delete endpoints "
+                                            "and actions for a data model to a project file")
+    g.add_argument("file", help="the project file (saved in place)")
+    g.add_argument("model", help="the data model, e.g. Shoes")
+    o = sub.add_parser("openapi", help="write a project's OpenAPI 3.1 document (or its docs page)")
+    o.add_argument("file", help="the project file")
+    o.add_argument("-o", "--output", metavar="OUT", help="write to this file (default: stdout)")
+    o.add_argument("--html", action="store_true",
+                   help="write the readable API docs page (HTML) instead of the JSON document")
+    o.add_argument("--server", metavar="URL", help="the server URL to put in the document, "
+                                                   "e.g. https://api.example.com")
     for ep in _plugins():
         p = sub.add_parser(ep.name, help=f"{ep.name} (from {ep.value.split(':')[0]})",
                            add_help=False)
@@ -61,7 +91,15 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _plugins():
-    return [ep for ep in entry_points(group=COMMANDS_GROUP) if ep.name not in ("serve", "check")]
+    return [ep for ep in entry_points(group=COMMANDS_GROUP)
+            if ep.name not in ("serve", "check", "export-server")]
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not 1 or more")
+    return value
 
 
 def _plugin(name: str, rest: list[str], parser: argparse.ArgumentParser) -> int:
@@ -78,7 +116,7 @@ def _plugin(name: str, rest: list[str], parser: argparse.ArgumentParser) -> int:
 def _load(path: str):
     """Load and compile a project, or print its problems; returns (project, compiled) or None."""
     try:
-        project = load(path)
+        project = resolve(load(path), path=path)  # ${NAME} references from the environment
         return project, compile_project(project)
     except ProjectError as e:
         e.path = e.path or path
@@ -104,18 +142,96 @@ def check(args) -> int:
     return 0
 
 
+def generate_api(args) -> int:
+    """`actiongraph generate-api FILE MODEL`: add a model's REST endpoints and actions, save."""
+    from runtime.generate import GenerateError
+    from runtime.generate import generate_api as generate
+    from runtime.projectfile import save
+
+    try:
+        project = load(args.file)
+        report = generate(project, args.model)
+    except ProjectError as e:
+        print(e.describe(), file=sys.stderr)
+        return 1
+    except GenerateError as e:
+        print(f"{args.file}: {e}", file=sys.stderr)
+        return 1
+    for line in report.lines():
+        print(line)
+    if report.changed:
+        save(project, args.file)
+        print(f"saved {args.file}")
+    else:
+        print(f"nothing to add; {args.file} is unchanged")
+    return 0
+
+
+def export_server(args) -> int:
+    """`actiongraph export-server FILE DIR`: the folder to deploy a project with gunicorn."""
+    from runtime.deploy import DeployError
+    from runtime.deploy import export_server as export
+
+    try:
+        written = export(args.file, args.dir, force=args.force)
+    except ProjectError as e:
+        e.path = e.path or args.file
+        print(e.describe(), file=sys.stderr)
+        return 1
+    except DeployError as e:
+        print(f"cannot export: {e}", file=sys.stderr)
+        return 1
+    out = Path(args.dir)
+    top = sorted({p.relative_to(out).parts[0] for p in written})
+    print(f"{args.dir}: {len(written)} files ({', '.join(top)})")
+    print(f"Next: read {out / 'README.md'}; the secrets go in the environment (.env.example).")
+    return 0
+
+
 def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def openapi(args) -> int:
+    """`actiongraph openapi FILE [-o OUT] [--html]`: the API's document, for front-end developers."""
+    from runtime.docs import render_docs_html
+    from runtime.openapi import build_openapi, dumps
+    from runtime.projectfile import write_atomic
+
+    try:
+        project = load(args.file)
+    except ProjectError as e:
+        print(e.describe(), file=sys.stderr)
+        return 1
+    problems = check_project(project)
+    if problems:
+        print(ProjectError(problems, args.file).describe(), file=sys.stderr)
+        return 1
+    spec = build_openapi(project, args.server)
+    text = render_docs_html(spec) if args.html else dumps(spec)
+    if not args.output or args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    try:
+        write_atomic(Path(args.output), text)
+    except OSError as e:
+        print(f"cannot write {args.output}: {e.strerror or e}", file=sys.stderr)
+        return 1
+    what = "API docs page" if args.html else "OpenAPI document"
+    print(f"{args.output}: {what} of {_count(len(project.endpoints), 'endpoint')}", file=sys.stderr)
+    return 0
+
+
 def serve(args) -> int:
-    """`actiongraph serve FILE`: answer HTTP requests until Ctrl+C."""
+    """`actiongraph serve FILE`: answer HTTP requests until Ctrl+C (or SIGTERM)."""
+    if args.workers > 1:
+        from runtime.workers import serve_workers
+
+        return serve_workers(args)
     loaded = _load(args.file)
     if loaded is None:
         return 1
-    logging.basicConfig(format="%(asctime)s %(message)s", datefmt="%H:%M:%S",
-                        level=logging.INFO, stream=sys.stdout)
-    logging.getLogger("aiohttp").setLevel(logging.WARNING)
+    logs.setup(args.log_format)
     try:
         return asyncio.run(_serve(args, *loaded))
     except KeyboardInterrupt:
@@ -124,16 +240,15 @@ def serve(args) -> int:
 
 
 async def _serve(args, project, compiled) -> int:
-    url = args.db or default_url(args.file)
-    store = Store(url, project)
+    url = args.db or os.environ.get(DB_ENV) or default_url(args.file)
     try:
-        changes = await store.open(project, allow_data_loss=args.allow_data_loss)
-    except MigrationError as e:
-        print(f"The database {url} was not changed:\n{e}", file=sys.stderr)
-        await store.close()
+        store, changes = await open_store(url, project, allow_data_loss=args.allow_data_loss)
+    except StartupError as e:  # a refused migration, an unreachable database: no traceback
+        print(e, file=sys.stderr)
         return 1
     app = create_app(compiled, store, timeout=args.timeout, max_body=args.max_body)
-    runner = web.AppRunner(app, access_log=None)
+    runner = web.AppRunner(app, access_log=None,
+                           shutdown_timeout=getattr(args, "graceful_timeout", 30))
     await runner.setup()
     try:
         await web.TCPSite(runner, args.host, args.port).start()
@@ -157,9 +272,13 @@ async def _serve(args, project, compiled) -> int:
     for name, when in scheduler.next_runs().items():
         print(f"  SCHEDULE {name}: {schedules[name].describe()}, next run {when:%Y-%m-%d %H:%M:%S %Z}")
     print("Press Ctrl+C to stop.", flush=True)
+    stop = asyncio.Event()  # SIGTERM: stop listening, finish the requests in flight, then exit
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
     try:
-        await asyncio.Event().wait()
+        await stop.wait()
     finally:
+        loop.remove_signal_handler(signal.SIGTERM)
         await scheduler.stop()
         await runner.cleanup()
     return 0

@@ -31,6 +31,9 @@ from runtime.where import compile_where, describe, field_kinds
 
 NAMESPACES = LOCATIONS + ("auth",)  # the endpoint's variables, and auth.user when logged in
 RESERVED = set(NAMESPACES) | {"id", "created_at"}
+# Paths the server answers itself (API docs, health checks): no endpoint may take them.
+RESERVED_PATHS = {"/openapi.json": "the OpenAPI document", "/docs": "the API docs page",
+                  "/healthz": "the health check", "/readyz": "the readiness check"}
 
 Evaluator = Callable[[dict], Any]
 
@@ -241,6 +244,10 @@ class Compiler:
             self.problem(f"{where}.method", f'unknown method "{e.method}" (one of {", ".join(METHODS)})')
         if not e.path.startswith("/"):
             self.problem(f"{where}.path", 'a path starts with "/", e.g. /v1/posts/{id}')
+        reserved = RESERVED_PATHS.get(e.path.rstrip("/") or "/")
+        if reserved:
+            self.problem(f"{where}.path", f'endpoint "{e.name}" cannot use {e.path}: the server '
+                                          f"answers it with {reserved}; pick another path")
         if e.auth and not self.project.settings.auth_profile(e.auth):
             self.problem(f"{where}.auth", f'unknown auth profile "{e.auth}"' + _did_you_mean(
                 e.auth, [p.name for p in self.project.settings.auth_profiles]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 
@@ -62,7 +63,21 @@ class ActionError(Exception):
         self.kind = kind
         self.action = action
         self.trace = None  # the steps run before the failure, when the run was traced
+        # An unexpected failure (a bug, a database error): the client gets `message` (generic,
+        # with `reference`), the server log and the editor get `detail` too.
+        self.detail: str | None = None
+        self.reference: str | None = None
         super().__init__(message)
+
+    @property
+    def logged(self) -> str:
+        """The message with its detail, for the server log and the editor (never for clients)."""
+        return f"{self.message} ({self.detail})" if self.detail else self.message
+
+
+def new_reference() -> str:
+    """A short id naming one unexpected error in the answer and in the server log."""
+    return secrets.token_hex(4)
 
 
 class MigrationError(Exception):

@@ -10,7 +10,7 @@ from typing import Any
 
 from nodes.kind import BREAK, MAX_ITEMS, Each, Flow
 from runtime.compiler import ActionPlan, Step
-from runtime.errors import ActionError
+from runtime.errors import ActionError, new_reference
 from runtime.mail import Mail, MailError
 from runtime.store import Change, Store
 
@@ -80,6 +80,10 @@ class Context:
     def fields(self, model: str) -> frozenset[str]:
         """The writable field names of a model."""
         return self._fields.get(model, frozenset())
+
+    def columns(self, model: str) -> dict[str, str]:
+        """Every column of a model with its field kind (`id`, `created_at`, then the fields)."""
+        return self.db.store.columns.get(model, {}) if self.db is not None else {}
 
     def respond(self, value: Any, status: int = 200) -> None:
         """Set the action's response value and status."""
@@ -202,10 +206,16 @@ class _Runner:
                 e.trace = steps
                 raise
             except Exception as e:  # an event's own bug must still name the event
-                error = ActionError(f"{type(e).__name__}: {e}", status=500)
+                # The client gets a generic message with a reference; the log, the trace and
+                # the editor's server log get what happened (it may hold SQL or internals).
+                ref = new_reference()
+                error = ActionError(f"unexpected error (reference {ref})", status=500)
+                error.detail, error.reference = f"{type(e).__name__}: {e}", ref
+                action_log.error("[%s %s] unexpected error, reference %s", plan.action.name,
+                                 step.id, error.reference, exc_info=e)
                 if trace:
                     steps.append(StepTrace(step.id, step.kind.id, ins, None, None,
-                                           _ms(started), error.message, tx.changes[mark:]))
+                                           _ms(started), error.logged, tx.changes[mark:]))
                 _locate(error, step, plan)
                 error.trace = steps
                 raise error from e
@@ -259,7 +269,10 @@ class _Runner:
 
 async def _load_global(g, tx, scope: dict, plan: ActionPlan) -> Any:
     if g.model and g.kind in ("Model", "Custom Model") and g.where is not None:
-        rows = await tx.select(g.model, g.where(scope, tx.table(g.model)), limit=1)
+        clause = g.where(scope, tx.table(g.model))
+        # A filter whose optional conditions were all left out names no record: none is loaded
+        # (rather than whichever record comes first).
+        rows = [] if clause is None else await tx.select(g.model, clause, limit=1)
         if rows:
             return rows[0]
         if g.required:

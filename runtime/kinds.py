@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -14,12 +15,22 @@ class KindError(ValueError):
     """A value that does not fit a kind; the message says what was expected."""
 
 
-def _integer(value: Any) -> int:
+# What an Integer (or Link) field holds: a 64-bit integer, as SQLite and PostgreSQL's BIGINT do.
+MIN_INTEGER, MAX_INTEGER = -(2**63), 2**63 - 1
+# A Decimal field is NUMERIC(28, 10): at most 18 digits before the point.
+MAX_DECIMAL = Decimal(10) ** 18
+
+
+def _whole(value: Any) -> int:
     if isinstance(value, bool):
         raise KindError("expected a whole number, got a boolean")
     if isinstance(value, int):
         return value
     if isinstance(value, (float, Decimal)):
+        if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):
+            raise KindError("expected a finite number")
+        if not MIN_INTEGER <= value <= MAX_INTEGER:  # before int(): int(Decimal("1e999999")) takes a minute
+            raise KindError(f"expected a whole number from {MIN_INTEGER} to {MAX_INTEGER}")
         if value != int(value):
             raise KindError(f"expected a whole number, got {value}")
         return int(value)
@@ -29,6 +40,13 @@ def _integer(value: Any) -> int:
         except ValueError:
             raise KindError(f'expected a whole number, got "{_short(value)}"') from None
     raise KindError(f"expected a whole number, got {_type(value)}")
+
+
+def _integer(value: Any) -> int:
+    result = _whole(value)
+    if not MIN_INTEGER <= result <= MAX_INTEGER:
+        raise KindError(f"expected a whole number from {MIN_INTEGER} to {MAX_INTEGER}")
+    return result
 
 
 def _decimal(value: Any) -> Decimal:
@@ -49,6 +67,13 @@ def _decimal(value: Any) -> Decimal:
         raise KindError(f"expected a number, got {_type(value)}")
     if not result.is_finite():
         raise KindError("expected a finite number")
+    return result
+
+
+def _decimal_field(value: Any) -> Decimal:
+    result = _decimal(value)
+    if abs(result) >= MAX_DECIMAL:
+        raise KindError("expected a number with at most 18 digits before the decimal point")
     return result
 
 
@@ -144,7 +169,7 @@ def _record(value: Any) -> dict:
 FIELD_CONVERTERS = {
     "Text": _text,
     "Integer": _integer,
-    "Decimal": _decimal,
+    "Decimal": _decimal_field,
     "Boolean": _boolean,
     "Date": _date,
     "DateTime": _datetime,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,9 @@ def _message(error: jsonschema.ValidationError) -> str:
         return error.message.replace("is a required property", "is missing")
     if error.validator == "additionalProperties":
         return error.message.replace("Additional properties are not allowed", "unknown key")
+    if error.validator == "pattern" and str(error.instance).startswith("${"):
+        return (f"{json.dumps(error.instance)} is not a reference to an environment variable: "
+                "write exactly ${NAME} (letters, digits and _)")
     if error.validator == "oneOf" and isinstance(error.instance, dict):
         return "expected a condition {field, op, value} or a group {and|or|not: ...}"
     return error.message
@@ -111,10 +115,50 @@ def save(project: Project, path: str | os.PathLike) -> None:
     write_atomic(Path(path), dumps(project))
 
 
+STALE_TEMPORARY_S = 3600  # a temporary file this old is left over, whoever made it
+
+
+def _remove_stale_temporaries(path: Path) -> None:
+    """Remove temporary files of `path` left by a save that was killed half-way: those made by
+    a process that no longer runs (the pid is in the name), or older than an hour."""
+    prefix = f".{path.name}."
+    try:
+        names = [n for n in os.listdir(path.parent or ".")
+                 if n.startswith(prefix) and n.endswith(".tmp")]
+    except OSError:
+        return
+    for name in names:
+        leftover = (path.parent or Path(".")) / name
+        pid = name[len(prefix):].split("-", 1)[0]
+        try:
+            if not (pid.isdigit() and _running(int(pid))) or \
+                    time.time() - leftover.stat().st_mtime > STALE_TEMPORARY_S:
+                leftover.unlink()
+        except OSError:
+            continue
+
+
+def _running(pid: int) -> bool:
+    """Whether a process runs (on systems where that cannot be asked cheaply: assume it does)."""
+    if pid == os.getpid():
+        return True
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Replace a file's content so that a crash leaves either the old or the new file."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
+    _remove_stale_temporaries(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}-", suffix=".tmp",
+                               dir=path.parent or ".")
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)

@@ -112,6 +112,7 @@ SLOTS = sa.Table(
     sa.Column("action", sa.Text, primary_key=True),
     sa.Column("slot", sa.Text, primary_key=True),
 )
+SLOT_TABLE_LOCK = 0x61637467  # PostgreSQL advisory lock held while the slot table is made
 KEEP_SLOTS = timedelta(days=1)  # claims older than this are deleted as new ones are made
 MAX_NAP = 1.0  # seconds; the scheduler wakes at least this often to notice a new revision
 NO_INPUTS = {"path": {}, "query": {}, "header": {}, "body": {}, "auth": {}}
@@ -269,7 +270,7 @@ class Scheduler:
                                       timeout=self.state.timeout, trace=self.state.trace,
                                       plans=compiled.actions, services=self.state.services)
         except ActionError as e:
-            record.status, record.error, record.event, record.trace = e.status, e.message, e.event, e.trace
+            record.status, record.error, record.event, record.trace = e.status, e.logged, e.event, e.trace
             record.changes = list(getattr(e, "changes", None) or [])
         except Exception as e:  # noqa: BLE001 - the last guard, as in dispatch: report, go on
             log.exception('schedule: unexpected error in action "%s"', name)
@@ -285,11 +286,27 @@ class Scheduler:
     async def _claim(self, name: str, slot: str) -> bool:
         """Insert (action, slot); True when this worker's insert won."""
         store = self.state.store
+        postgresql = store.engine.dialect.name == "postgresql"
         if not self._table_ready:
             async with store.transaction() as tx:
+                if postgresql:  # two workers creating it at once would clash in the catalog
+                    await tx.conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SLOT_TABLE_LOCK)))
                 await tx.conn.execute(CreateTable(SLOTS, if_not_exists=True))
             self._table_ready = True
         old = slot_key(datetime.fromisoformat(slot.replace("Z", "+00:00")) - KEEP_SLOTS)
+        if postgresql:
+            # ON CONFLICT waits for a worker inserting the same slot and then does nothing: no
+            # error (nor a line in the server's log) for each slot another worker won.
+            from sqlalchemy.dialects.postgresql import insert
+
+            async with store.transaction() as tx:
+                won = (await tx.conn.execute(
+                    insert(SLOTS).values(action=name, slot=slot).on_conflict_do_nothing()
+                    .returning(SLOTS.c.slot))).first() is not None
+                if won:
+                    await tx.conn.execute(sa.delete(SLOTS).where(SLOTS.c.action == name,
+                                                                 SLOTS.c.slot < old))
+            return won
         try:
             async with store.transaction() as tx:
                 await tx.conn.execute(sa.insert(SLOTS).values(action=name, slot=slot))

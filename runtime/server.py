@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -9,15 +10,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
 from aiohttp import web
 
 from runtime.auth import AuthService
 from runtime.binder import MAX_BODY_KEY, Binder
 from runtime.compiler import CompiledProject, EndpointPlan, compile_project
-from runtime.errors import ActionError, StaleRevision, ValidationError
+from runtime.errors import ActionError, StaleRevision, ValidationError, new_reference
 from runtime.executor import DEFAULT_TIMEOUT, RunResult, run_action
 from runtime.http import HttpClient
 from runtime.mail import SmtpMailer
+from runtime.openapi import DocsCache
 from runtime.project import Project
 from runtime.renderer import render, to_json
 from runtime.store import Store
@@ -125,7 +128,9 @@ class ServerState:
 
     def report(self, record: RequestRecord) -> None:
         """Log a finished run and tell the listeners (the editor's server log)."""
-        log.info("%s %s %d %.1f ms", record.method, record.path, record.status, record.ms)
+        # `run` lets a headless server write the record as one JSON line (runtime.logs).
+        log.info("%s %s %d %.1f ms", record.method, record.path, record.status, record.ms,
+                 extra={"run": record})
         for listener in self.listeners:
             listener(record)
 
@@ -175,10 +180,13 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
                            tag=request.headers.get(TAG_HEADER))
     try:
         response = await _handle(request, state, record)
-    except Exception as e:  # the last guard: never a bare traceback to the client
-        log.exception("unexpected error in %s %s", request.method, request.path)
-        record.error = f"{type(e).__name__}: {e}"
-        response = error_response(500, "internal error: " + record.error)
+    except Exception as e:  # the last guard: never a traceback, SQL or internals to the client
+        reference = new_reference()
+        log.exception("unexpected error in %s %s, reference %s", request.method, request.path,
+                      reference)
+        record.error = f"{type(e).__name__}: {e} (reference {reference})"
+        response = error_response(500, f"internal error (reference {reference})",
+                                  reference=reference)
     record.status = response.status
     record.ms = (time.perf_counter() - started) * 1000
     state.report(record)
@@ -222,10 +230,10 @@ async def _handle(request: web.Request, state: ServerState, record: RequestRecor
                                   timeout=state.timeout, trace=state.trace, dry_run=record.dry_run,
                                   plans=state.compiled.actions, services=state.services)
     except ActionError as e:
-        record.error, record.event, record.trace = e.message, e.event, e.trace
+        record.error, record.event, record.trace = e.logged, e.event, e.trace
         record.changes = list(getattr(e, "changes", None) or [])
         return error_response(e.status, e.message, action=e.action, event=e.event,
-                              event_kind=e.kind)
+                              event_kind=e.kind, reference=e.reference)
     record.result, record.trace, record.changes = result, result.trace, result.changes
     if result.status == 204 or result.value is None and result.status >= 300:
         return web.Response(status=result.status)
@@ -247,6 +255,61 @@ async def _logged_in(request: web.Request, state: ServerState, profile_name: str
     return user
 
 
+READY_TIMEOUT = 2.0  # seconds /readyz waits for the database
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """Liveness: the process answers (not logged, so probes do not fill the log)."""
+    return web.Response(text='{"status":"ok"}', content_type="application/json")
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Readiness: a project is compiled and the database answers `SELECT 1`; else 503."""
+    state = request.app[STATE]
+    if state.compiled is None or state.table is None:
+        return _not_ready("no compiled project")
+    try:
+        async with asyncio.timeout(READY_TIMEOUT):
+            async with state.store.transaction(writes=False) as tx:
+                await tx.conn.execute(sa.text("SELECT 1"))
+    except Exception as e:  # noqa: BLE001 - any failure means "not ready", with the reason
+        reason = f"database: {type(e).__name__}: {e}".splitlines()[0]
+        if isinstance(e, TimeoutError):
+            reason = f"database: no answer within {READY_TIMEOUT:g} s"
+        return _not_ready(reason)
+    return web.Response(text=to_json({"status": "ready", "revision": state.table.revision}),
+                        content_type="application/json")
+
+
+DOCS = web.AppKey("docs", DocsCache)
+
+
+async def _docs(request: web.Request, form: str) -> web.Response:
+    state = request.app[STATE]
+    if state.compiled is None:
+        return error_response(503, "no compiled project to describe")
+    # Made from the revision served now (the editor swaps revisions in), once per revision.
+    text = request.app[DOCS].text(state.compiled, f"{request.scheme}://{request.host}", form)
+    if form == "html":
+        return web.Response(text=text, content_type="text/html")
+    return web.Response(text=text, content_type="application/json")
+
+
+async def openapi_json(request: web.Request) -> web.Response:
+    """The OpenAPI 3.1 document of the endpoints served now (runtime.openapi)."""
+    return await _docs(request, "json")
+
+
+async def docs_page(request: web.Request) -> web.Response:
+    """A readable page of the same document, for front-end developers (runtime.docs)."""
+    return await _docs(request, "html")
+
+
+def _not_ready(reason: str) -> web.Response:
+    return web.Response(status=503, text=to_json({"status": "unavailable", "reason": reason}),
+                        content_type="application/json")
+
+
 def create_app(compiled: CompiledProject, store: Store, *, timeout: float = DEFAULT_TIMEOUT,
                max_body: int = MAX_BODY, services: dict[str, Any] | None = None,
                trace: bool = False) -> web.Application:
@@ -260,6 +323,11 @@ def create_app(compiled: CompiledProject, store: Store, *, timeout: float = DEFA
                         services=dict(services or {}))
     state.swap(compiled)
     app[STATE] = state
+    app.router.add_get("/healthz", healthz)  # before the catch-all, like every fixed route
+    app.router.add_get("/readyz", readyz)
+    app[DOCS] = DocsCache()
+    app.router.add_get("/openapi.json", openapi_json)  # the paths are in compiler.RESERVED_PATHS
+    app.router.add_get("/docs", docs_page)
     app.router.add_route("*", "/{tail:.*}", dispatch)
 
     async def close_store(app: web.Application):

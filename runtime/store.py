@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from runtime.project import Model, Project
 warnings.filterwarnings("ignore", message=".*does \\*not\\* support Decimal objects natively")
 
 MAX_ROWS = 1000  # a cap on rows one query returns, like Datasette's
+MAX_OFFSET = 2**63 - 1  # larger offsets do not fit the database's integers (and skip all)
 BUSY_TIMEOUT_MS = 5000
 AUTOMATIC = ("id", "created_at")
 
@@ -50,6 +52,11 @@ class UTCDateTime(sa.TypeDecorator):
         return value
 
 
+# Record ids (and links to them) are 64-bit as SQLite's rowid: BIGINT elsewhere. SQLite keeps
+# INTEGER, which an auto-increment primary key must be there.
+ID_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+
 def column_type(kind: str) -> sa.types.TypeEngine:
     """The SQLAlchemy column type for a field kind."""
     return {
@@ -60,7 +67,7 @@ def column_type(kind: str) -> sa.types.TypeEngine:
         "Date": sa.Date(),
         "DateTime": UTCDateTime(),
         "JSON": sa.JSON(),
-        "Link": sa.Integer(),
+        "Link": ID_TYPE,
     }[kind]
 
 
@@ -69,7 +76,7 @@ def build_metadata(models: list[Model]) -> sa.MetaData:
     metadata = sa.MetaData()
     for model in models:
         columns: list[sa.Column] = [
-            sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+            sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
             sa.Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
         ]
         for f in model.fields:
@@ -137,6 +144,7 @@ class Store:
         # SQLite has one writer at a time; queueing writers here rather than in SQLite's busy
         # loop (which sleeps up to 100 ms a retry) keeps the p99 low. Other processes still
         # meet the busy timeout.
+        self.dialect = self.engine.dialect.name  # "sqlite", "postgresql", ...
         self.write_lock = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
         self.use(project)
 
@@ -160,6 +168,9 @@ class Store:
         self.metadata = metadata
         self.models = {m.name: m for m in project.models}
         self.fields = {m.name: frozenset(f.name for f in m.fields) for m in project.models}
+        # Every column by name with its field kind, `id` and `created_at` first (sorting, filters).
+        self.columns = {m.name: {"id": "Integer", "created_at": "DateTime",
+                                 **{f.name: f.kind for f in m.fields}} for m in project.models}
 
     async def close(self) -> None:
         """Close every pooled connection."""
@@ -230,11 +241,21 @@ class Transaction:
 
     def by_id(self, model: str, record_id: Any):
         """A where clause matching one record by its id."""
-        return self.table(model).c.id == record_id
+        return self.by_field(model, "id", record_id)
 
     def by_field(self, model: str, field_name: str, value: Any):
         """A where clause matching records whose field equals a value."""
-        return self.table(model).c[field_name] == value
+        column = self.table(model).c[field_name]
+        if value is not None and self.store.dialect != "sqlite":
+            # SQLite compares "3" with 3 as equal; PostgreSQL's driver refuses a value of another
+            # type, so the value takes the field's kind first, and one that cannot matches nothing.
+            from runtime.where import field_kinds
+
+            try:
+                value = convert_field(field_kinds(self.store.models[model])[field_name], value)
+            except KindError:
+                return sa.false()
+        return column == value
 
     def values(self, model: str, values: dict[str, Any], partial: bool) -> dict[str, Any]:
         """Check and convert values for a model's fields; apply defaults on insert."""
@@ -262,9 +283,18 @@ class Transaction:
         try:
             return await self.conn.execute(statement, parameters)
         except sa_exc.IntegrityError as e:
-            text = str(e.orig)
-            status = 409 if "UNIQUE" in text.upper() else 422
-            raise ActionError(_integrity_message(text), status=status) from None
+            status, message = _integrity(e.orig)
+            raise ActionError(message, status=status) from None
+        except sa_exc.DBAPIError as e:
+            refused = _refusal(e.orig)
+            if refused is None:
+                raise
+            raise ActionError(refused[1], status=refused[0]) from None
+        except OverflowError:  # values are checked before; this guards values made otherwise
+            raise ActionError("a number is too large for the database", status=422) from None
+        except UnicodeEncodeError:
+            raise ActionError("a text holds an unpaired surrogate, which cannot be stored",
+                              status=422) from None
 
     # -- operations ----------------------------------------------------------
     async def insert(self, model: str, values: dict[str, Any]) -> dict:
@@ -286,11 +316,15 @@ class Transaction:
             statement = statement.where(where)
         for column, descending in order:
             col = table.c[column]
-            statement = statement.order_by(col.desc() if descending else col.asc())
+            if self.store.dialect == "sqlite":
+                statement = statement.order_by(col.desc() if descending else col.asc())
+            else:  # empty values sort first, as on SQLite (PostgreSQL puts them last)
+                statement = statement.order_by(col.desc().nulls_last() if descending
+                                               else col.asc().nulls_first())
         if not order:
             statement = statement.order_by(table.c.id)
         cap = MAX_ROWS if limit is None else max(0, min(limit, MAX_ROWS))
-        statement = statement.limit(cap).offset(max(0, offset))
+        statement = statement.limit(cap).offset(min(max(0, offset), MAX_OFFSET))
         result = await self._execute(statement)
         return [dict(r) for r in result.mappings().all()]
 
@@ -342,14 +376,70 @@ class Transaction:
     async def clear(self, models: list[str] | None = None) -> dict[str, int]:
         """Delete every row of the given models (all by default); returns rows deleted per model.
 
-        One DELETE per table, not recorded in `changes` (there may be many rows). On SQLite the
-        next id starts at 1 again, as in a fresh database."""
+        One DELETE per table, not recorded in `changes` (there may be many rows). The next id
+        starts at 1 again, as in a fresh database (PostgreSQL's id sequence is restarted, which a
+        rollback undoes)."""
         names = list(self.store.metadata.tables) if models is None else list(models)
         counts: dict[str, int] = {}
         # Tables that others link to go last, so no link points at a row being removed.
         for table in reversed(sa.schema.sort_tables([self.table(name) for name in names])):
             counts[table.name] = (await self._execute(sa.delete(table))).rowcount
+            if self.store.dialect == "postgresql":
+                quoted = self.conn.dialect.identifier_preparer.quote(table.name)
+                sequence = (await self._execute(sa.select(sa.func.pg_get_serial_sequence(
+                    quoted, "id")))).scalar()
+                if sequence is not None:  # pg_get_serial_sequence quotes the name it gives
+                    await self._execute(sa.text(f"ALTER SEQUENCE {sequence} RESTART"))
         return counts
+
+
+# PostgreSQL's SQLSTATE codes (asyncpg's texts differ from SQLite's and may hold SQL or values).
+UNIQUE_VIOLATION, NOT_NULL_VIOLATION, FOREIGN_KEY_VIOLATION = "23505", "23502", "23503"
+DATA_EXCEPTION = "22"  # the class of a value its column type refuses
+TRANSACTION_ROLLBACK = "40"  # the class of a deadlock or serialization failure between runs
+OUT_OF_RANGE, NO_NUL_CHARACTER = "22003", "22021"
+
+
+def _integrity(error: BaseException) -> tuple[int, str]:
+    """The status and message of a refused write: 409 for a repeated unique value, else 422."""
+    code = getattr(error, "sqlstate", None)
+    if code is None:  # SQLite: its texts name the constraint, e.g. `UNIQUE constraint failed: T.c`
+        text = str(error)
+        return (409 if "UNIQUE" in text.upper() else 422), _integrity_message(text)
+    cause = error.__cause__  # asyncpg's exception: which table, column and constraint
+    table = getattr(cause, "table_name", None)
+    if code == UNIQUE_VIOLATION:
+        # The detail says `Key (email)=(ann@x.org) already exists.`: name the columns, not values.
+        found = re.match(r"Key \((.+?)\)=", getattr(error, "detail", None) or "")
+        columns = [c.strip().strip('"') for c in found[1].split(",")] if found else []
+        where = ", ".join(f"{table}.{c}" if table else c for c in columns)
+        return 409, "a record with this value already exists" + (f" ({where})" if where else "")
+    if code == NOT_NULL_VIOLATION:
+        column = getattr(cause, "column_name", None)
+        where = f"{table}.{column}" if table and column else column
+        return 422, "a required value is missing" + (f" ({where})" if where else "")
+    if code == FOREIGN_KEY_VIOLATION:
+        return 422, "a link points to a record that does not exist"
+    return 422, "the database refused the change (a rule of the table)"
+
+
+def _refusal(error: BaseException) -> tuple[int, str] | None:
+    """The status and message of a statement PostgreSQL refused for a value it cannot store
+    (SQLSTATE class 22: 422) or for a clash with another run (class 40: 503); None for other
+    errors (a bug, a lost connection), which stay unexpected errors with a reference."""
+    code = getattr(error, "sqlstate", None) or ""
+    text = str(error)
+    if code.startswith(TRANSACTION_ROLLBACK):
+        return 503, "the database stopped this run because it clashed with another; try again"
+    if not code.startswith(DATA_EXCEPTION):
+        return None
+    if code == NO_NUL_CHARACTER:
+        return 422, "a text holds a NUL character (\\u0000), which PostgreSQL cannot store"
+    if code == OUT_OF_RANGE or "out of int" in text or "out of range" in text:
+        return 422, "a number is too large for the database"
+    if "surrogates not allowed" in text:
+        return 422, "a text holds an unpaired surrogate, which cannot be stored"
+    return 422, "a value does not fit its field in the database"
 
 
 def _integrity_message(text: str) -> str:

@@ -3,6 +3,14 @@
 A filter is a condition `{"field": "id", "op": "=", "value": "=path.id"}`, or a group
 `{"and": [...]}` / `{"or": [...]}` / `{"not": filter}`. Values are literals or expressions;
 they always reach the database as bound parameters, never as SQL text.
+
+A condition with `"optional": true` is left out when its value is null (e.g. a query variable
+the request did not give): `{"field": "colour", "op": "=", "value": "=query.colour",
+"optional": true}` filters by colour only when `?colour=` is given. A group whose conditions
+are all left out is left out too, and a filter left with nothing is no filter: Query reads
+every record and Update changes every record, as with an empty filter (Delete refuses unless
+`all` is set), while a Model variable's filter left with nothing loads no record (404 when the
+variable is required).
 """
 
 from __future__ import annotations
@@ -33,7 +41,8 @@ def field_kinds(model: Model) -> dict[str, str]:
 
 def compile_where(data: Any, model: Model, where: str, compile_value: ValueCompiler,
                   problems: list[Problem]) -> Resolver | None:
-    """Check a filter against the model; return a resolver `(scope, table) -> clause`."""
+    """Check a filter against the model; return a resolver `(scope, table) -> clause`, whose
+    clause is None when every condition was left out (optional conditions without a value)."""
     if data in (None, {}, []):
         return None
     return _compile(data, field_kinds(model), model.name, where, compile_value, problems)
@@ -52,13 +61,20 @@ def _compile(data, kinds, model_name, where, compile_value, problems) -> Resolve
             parts = [_compile(item, kinds, model_name, f"{where}.{group}[{i}]", compile_value,
                               problems) for i, item in enumerate(items)]
             parts = [p for p in parts if p is not None]
-            combine = sa.and_ if group == "and" else sa.or_
-            return lambda scope, table: combine(*(p(scope, table) for p in parts))
+            return _group(sa.and_ if group == "and" else sa.or_, parts)
     if "not" in data:
         inner = _compile(data["not"], kinds, model_name, f"{where}.not", compile_value, problems)
-        return None if inner is None else (lambda scope, table: sa.not_(inner(scope, table)))
+        return None if inner is None else _negate(inner)
     name, op = data.get("field"), data.get("op", "=")
+    optional = data.get("optional", False)
     bad = False
+    if not isinstance(optional, bool):
+        problems.append(Problem(f"{where}.optional", "expected true or false"))
+        bad = True
+    elif optional and op in UNARY:
+        problems.append(Problem(f"{where}.optional", f'"{op}" has no value to leave out; '
+                                                     "optional is for conditions with a value"))
+        bad = True
     if name not in kinds:
         problems.append(Problem(f"{where}.field",
                                 f'{model_name} has no field "{name}" (fields: {", ".join(kinds)})'))
@@ -78,6 +94,8 @@ def _compile(data, kinds, model_name, where, compile_value, problems) -> Resolve
     def resolve(scope, table):
         column = table.c[name]
         raw = value(scope)
+        if raw is None and optional:
+            return None  # left out: the filter is as if this condition were not written
         if op in ("in", "not_in"):
             if not isinstance(raw, (list, tuple)):
                 raise ActionError(f"{label}: expected a list for {op}", status=422)
@@ -85,14 +103,42 @@ def _compile(data, kinds, model_name, where, compile_value, problems) -> Resolve
             return column.in_(items) if op == "in" else column.not_in(items)
         if op in ("contains", "starts_with", "ends_with"):
             text = "" if raw is None else str(raw)
-            return getattr(column, {"contains": "contains", "starts_with": "startswith",
-                                    "ends_with": "endswith"}[op])(text, autoescape=True)
+            # Ignoring case (ASCII) as SQLite's LIKE does, on PostgreSQL too (ILIKE); fields of
+            # other kinds are searched as text, which SQLite does by itself.
+            searched = column if kind == "Text" else sa.cast(column, sa.Text)
+            return getattr(searched, {"contains": "icontains", "starts_with": "istartswith",
+                                      "ends_with": "iendswith"}[op])(text, autoescape=True)
         if raw is None:
             return column.is_(None) if op == "=" else column.is_not(None)
         converted = _convert(kind, raw, label)
+        if kind == "JSON":  # compared as the stored text (PostgreSQL has no `json = json`)
+            column, converted = sa.cast(column, sa.Text), _json_text(column, converted)
         return {"=": column.__eq__, "!=": column.__ne__, "<": column.__lt__, "<=": column.__le__,
                 ">": column.__gt__, ">=": column.__ge__}[op](converted)
 
+    return resolve
+
+
+def _json_text(column, value: Any):
+    """A JSON value as the text the column's type stores it as."""
+    return sa.cast(sa.bindparam(None, value, type_=column.type), sa.Text)
+
+
+def _group(combine, parts: list[Resolver]) -> Resolver:
+    """An and/or group; conditions left out (optional, no value) drop out of it, and a group
+    left with none is left out itself."""
+    def resolve(scope, table):
+        clauses = [c for c in (p(scope, table) for p in parts) if c is not None]
+        if not clauses:
+            return None
+        return clauses[0] if len(clauses) == 1 else combine(*clauses)
+    return resolve
+
+
+def _negate(inner: Resolver) -> Resolver:
+    def resolve(scope, table):
+        clause = inner(scope, table)
+        return None if clause is None else sa.not_(clause)
     return resolve
 
 
@@ -116,4 +162,5 @@ def describe(data: Any) -> str:
     shown = value[1:] if isinstance(value, str) and value.startswith("=") else repr(value)
     if data.get("op") in UNARY:
         return f"{data.get('field')} {data.get('op').replace('_', ' ')}"
-    return f"{data.get('field')} {data.get('op', '=')} {shown}"
+    text = f"{data.get('field')} {data.get('op', '=')} {shown}"
+    return f"{text} (if given)" if data.get("optional") is True else text

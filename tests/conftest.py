@@ -1,9 +1,20 @@
-"""Shared fixtures: a project served over real loopback HTTP against a SQLite file in tmp_path."""
+"""Shared fixtures: a project served over real loopback HTTP against a SQLite file in tmp_path,
+or (for modules marked `both_databases`) also against a fresh database on a throwaway PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import glob
+import itertools
 import os
+import re
+import shutil
+import socket
 import sqlite3
+import subprocess
+import tempfile
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,14 +33,247 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 
 
+# -- databases: SQLite files, and fresh databases on a throwaway PostgreSQL cluster -----------
+
+POSTGRES_ENV = "ACTIONGRAPH_TEST_POSTGRES"  # e.g. postgresql+asyncpg://user:pass@host/postgres
+NO_POSTGRES = ("PostgreSQL not installed: apt-get install postgresql (or set "
+               f"{POSTGRES_ENV}=postgresql+asyncpg://USER:PASSWORD@HOST:PORT/postgres to use a "
+               "server of your own)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "both_databases: run the test on SQLite and on PostgreSQL "
+                                       "(through the `database` fixture, which `serve` uses)")
+    config.addinivalue_line("markers", "postgresql: the PostgreSQL run of a both_databases test "
+                                       "(deselect with -m 'not postgresql')")
+
+
+def pytest_generate_tests(metafunc):
+    if "database" in metafunc.fixturenames and \
+            metafunc.definition.get_closest_marker("both_databases") is not None:
+        metafunc.parametrize("database", ["sqlite", pytest.param("postgresql",
+                                                                 marks=pytest.mark.postgresql)],
+                             indirect=True)
+
+
+def _blocking(coroutine):
+    """Run a coroutine to the end on a loop of its own in another thread (callable from a test
+    whose own loop is running: that loop waits, which is fine for a server in another process)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def _asyncpg_dsn(url: str) -> str:
+    """An asyncpg DSN from a SQLAlchemy URL (`postgresql+asyncpg://` -> `postgresql://`)."""
+    return re.sub(r"^postgresql\+asyncpg://", "postgresql://", url)
+
+
+async def _pg_execute(url: str, statements: list[str]) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=10)
+    try:
+        for statement in statements:
+            await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def _pg_rows(url: str, sql: str, args: tuple) -> list[tuple]:
+    import asyncpg
+
+    conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=10,
+                                 server_settings={"lock_timeout": "5s"})
+    try:
+        names = {r[0] for r in await conn.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+            "UNION SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'public'")}
+        return [tuple(r) for r in await conn.fetch(postgres_sql(sql, names), *args)]
+    finally:
+        await conn.close()
+
+
+def _postgres_bin() -> Path | None:
+    """The folder holding initdb and pg_ctl: on PATH, else Debian's /usr/lib/postgresql/N/bin."""
+    found = shutil.which("initdb")
+    if found and shutil.which("pg_ctl"):
+        return Path(os.path.realpath(found)).parent
+    folders = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                     key=lambda f: int(re.sub(r"\D", "", f.split("/")[-2]) or 0))
+    for folder in reversed(folders):
+        if os.access(f"{folder}/initdb", os.X_OK) and os.access(f"{folder}/pg_ctl", os.X_OK):
+            return Path(folder)
+    return None
+
+
+class PostgresCluster:
+    """A PostgreSQL server the tests may create databases on: one of ours or one given."""
+
+    def __init__(self, admin_url: str):
+        self.admin_url = admin_url  # a SQLAlchemy URL to a database that is never dropped
+        self._numbers = itertools.count(1)
+        self._prefix = f"t{os.getpid()}_"
+
+    def url_of(self, name: str) -> str:
+        """The URL of database `name` on this server."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.admin_url).set(drivername="postgresql+asyncpg", database=name) \
+            .render_as_string(hide_password=False)
+
+    def create(self) -> str:
+        """A fresh empty database; returns its URL."""
+        name = f"{self._prefix}{next(self._numbers)}"
+        _blocking(_pg_execute(self.admin_url, [f'DROP DATABASE IF EXISTS "{name}"',
+                                               f'CREATE DATABASE "{name}"']))
+        return self.url_of(name)
+
+    def drop(self, urls: list[str]) -> None:
+        """Drop databases made by `create`, closing whatever connections are left to them."""
+        from sqlalchemy.engine import make_url
+
+        names = [make_url(u).database for u in urls]
+        if names:
+            _blocking(_pg_execute(self.admin_url, [f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)'
+                                                   for n in names]))
+
+
+def _run_as_postgres(argv: list, **kwargs) -> subprocess.CompletedProcess:
+    """Run a PostgreSQL program; as root through `runuser -u postgres` (it refuses root)."""
+    if os.geteuid() == 0:
+        argv = ["runuser", "-u", "postgres", "--", *argv]
+    return subprocess.run([str(a) for a in argv], capture_output=True, text=True, **kwargs)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL server for the session: a throwaway cluster in a temporary folder (trust
+    auth, 127.0.0.1 only, no fsync), or the server named by $ACTIONGRAPH_TEST_POSTGRES."""
+    given = os.environ.get(POSTGRES_ENV)
+    if given:
+        yield PostgresCluster(given)
+        return
+    folder = _postgres_bin()
+    if folder is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{NO_POSTGRES}. CI must run the PostgreSQL tests.", pytrace=False)
+        pytest.skip(NO_POSTGRES)
+    home = Path(tempfile.mkdtemp(prefix="actiongraph-pg-"))
+    if os.geteuid() == 0:
+        import pwd
+
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            shutil.rmtree(home, ignore_errors=True)
+            pytest.fail("PostgreSQL refuses to run as root and there is no `postgres` user to run "
+                        "it as (useradd --system postgres)", pytrace=False)
+        os.chown(home, user.pw_uid, user.pw_gid)
+    data, log = home / "data", home / "server.log"
+    made = _run_as_postgres([folder / "initdb", "-D", data, "-U", "postgres", "-A", "trust",
+                             "-E", "UTF8", "--no-locale", "--no-sync"], cwd=home)
+    if made.returncode:
+        shutil.rmtree(home, ignore_errors=True)
+        pytest.fail(f"initdb failed:\n{made.stdout}\n{made.stderr}", pytrace=False)
+    started = None
+    for _attempt in range(3):  # another process may take the free port first
+        port = _free_port()
+        options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {home} -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=300")
+        started = _run_as_postgres([folder / "pg_ctl", "-D", data, "-l", log, "-w", "-t", "60",
+                                    "-o", options, "start"], cwd=home)
+        if started.returncode == 0:
+            break
+    if started.returncode:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        shutil.rmtree(home, ignore_errors=True)
+        pytest.fail(f"PostgreSQL did not start:\n{started.stdout}\n{started.stderr}\n{text}",
+                    pytrace=False)
+    try:
+        yield PostgresCluster(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres")
+    finally:
+        _run_as_postgres([folder / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"],
+                         cwd=home)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+class Database:
+    """Where one test keeps its databases: SQLite files in tmp_path, or fresh databases on the
+    session's PostgreSQL. The same name gives the same database within a test."""
+
+    def __init__(self, kind: str, folder: Path, cluster: PostgresCluster | None = None):
+        self.kind = kind
+        self.folder = folder
+        self.cluster = cluster
+        self.urls: dict[str, str] = {}
+
+    @property
+    def postgresql(self) -> bool:
+        return self.kind == "postgresql"
+
+    def url(self, name: str = "test") -> str:
+        """The SQLAlchemy URL of the test's database called `name` (made empty on first use)."""
+        if name not in self.urls:
+            if self.cluster is not None:
+                self.urls[name] = self.cluster.create()
+            else:
+                self.urls[name] = f"sqlite+aiosqlite:///{self.folder / name}.db"
+        return self.urls[name]
+
+    def rows(self, url: str, sql: str, *args) -> list[tuple]:
+        """Rows of one query on a connection of its own (so only committed data). Write SQL as
+        for SQLite: mixed-case model names are quoted for PostgreSQL, `?` becomes `$n`."""
+        if not url.startswith("postgresql"):
+            with closing(sqlite3.connect(url.split("///", 1)[1])) as conn:
+                return conn.execute(sql, args).fetchall()
+        return _blocking(_pg_rows(url, sql, args))
+
+    def close(self) -> None:
+        if self.cluster is not None:
+            self.cluster.drop(list(self.urls.values()))
+
+
+def postgres_sql(sql: str, names: set[str]) -> str:
+    """SQL written for SQLite made right for PostgreSQL: bare names of tables and columns that
+    are not all lower case quoted (Shoes -> "Shoes", as the tables were made), `?` numbered."""
+    parts = re.split(r"('(?:[^']|'')*'|\"[^\"]*\")", sql)  # leave literals and quoted names alone
+    numbers = itertools.count(1)
+    for i in range(0, len(parts), 2):
+        text = re.sub(r"\b([A-Za-z_][A-Za-z0-9_]*)\b",
+                      lambda m: f'"{m[1]}"' if m[1] in names and m[1] != m[1].lower() else m[1],
+                      parts[i])
+        parts[i] = re.sub(r"\?", lambda _m: f"${next(numbers)}", text)
+    return "".join(parts)
+
+
+@pytest.fixture
+def database(request, tmp_path):
+    """The database kind of this test: "sqlite" unless the test is the PostgreSQL run of a
+    `both_databases` test; `database.url(name)` gives a fresh database of that kind."""
+    kind = getattr(request, "param", "sqlite")
+    cluster = request.getfixturevalue("postgres") if kind == "postgresql" else None
+    made = Database(kind, tmp_path, cluster)
+    yield made
+    made.close()
+
+
 @dataclass
 class Served:
-    """A running server: its base URL, an HTTP session, the SQLite file and the app state."""
+    """A running server: its base URL, an HTTP session, its database and the app state."""
 
     url: str
     http: aiohttp.ClientSession
-    db: Path
+    db: Path | None  # the SQLite file (None on PostgreSQL)
     app: object
+    db_url: str = ""
+    database: Database | None = None
 
     @property
     def state(self):
@@ -43,21 +287,26 @@ class Served:
             return r.status, body, r.headers
 
     def rows(self, sql: str, *args):
-        """Rows straight from the SQLite file (a separate connection, so only committed data)."""
-        with sqlite3.connect(self.db) as conn:
-            return conn.execute(sql, args).fetchall()
+        """Rows straight from the database (a separate connection, so only committed data); SQL
+        as for SQLite (see Database.rows)."""
+        if self.database is None:
+            with closing(sqlite3.connect(self.db)) as conn:
+                return conn.execute(sql, args).fetchall()
+        return self.database.rows(self.db_url, sql, *args)
 
 
 @pytest.fixture
-async def serve(tmp_path):
-    """Start a server for a project (or an example's name); stops everything at the end."""
+async def serve(database):
+    """Start a server for a project (or an example's name) on a fresh database of the test's
+    kind (SQLite, or PostgreSQL in `both_databases` modules); stops everything at the end."""
     started = []
 
     async def start(project, kinds=None, timeout: float = 5.0, max_body: int = 1024 * 1024):
         if isinstance(project, str):
             project = load(EXAMPLES / f"{project}.actiongraph.json")
-        db = tmp_path / f"test{len(started)}.db"
-        store = Store(f"sqlite+aiosqlite:///{db}", project)
+        url = database.url(f"test{len(started)}")
+        db = None if database.postgresql else Path(url.split("///", 1)[1])
+        store = Store(url, project)
         await store.open(project)
         compiled = compile_project(project, 1, kinds=kinds)
         app = create_app(compiled, store, timeout=timeout, max_body=max_body)
@@ -65,7 +314,7 @@ async def serve(tmp_path):
         await server.start_server()
         http = aiohttp.ClientSession()
         started.append((server, http))
-        return Served(str(server.make_url("")).rstrip("/"), http, db, app)
+        return Served(str(server.make_url("")).rstrip("/"), http, db, app, url, database)
 
     yield start
     for server, http in started:

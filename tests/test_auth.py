@@ -3,10 +3,13 @@
 import datetime as dt
 
 import jwt
+import pytest
 
 from runtime.auth import hash_password
 from runtime.compiler import check_project
 from runtime.project import AuthProfile, Field, Project, Trigger, Variable
+
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL
 
 
 def users_project() -> Project:

@@ -94,9 +94,10 @@ def test_serve_answers_the_readme_curl_and_writes_beside_the_project(served):
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(base + "/v1/create_shoe", timeout=10)
     assert e.value.code == 405
-    log = proc.stdout.readline() + proc.stdout.readline()
-    assert "POST /v1/create_shoe 200" in log and " ms" in log
-    assert "GET /v1/create_shoe 405" in log
+    log = [json.loads(proc.stdout.readline()) for _ in range(2)]  # one JSON line per request
+    assert [(r["method"], r["path"], r["status"]) for r in log] == [
+        ("POST", "/v1/create_shoe", 200), ("GET", "/v1/create_shoe", 405)]
+    assert log[0]["endpoint"] == log[0]["action"] == "Create new shoe" and log[0]["ms"] > 0
 
 
 def test_serve_refuses_a_port_in_use(tmp_path):
@@ -126,3 +127,30 @@ def test_serve_refuses_a_model_change_that_loses_data(tmp_path):
     assert "was not changed" in out.stderr and "Shoes.shoe_type" in out.stderr
     with sqlite3.connect(tmp_path / "shoes.db") as conn:
         assert conn.execute("select shoe_type from Shoes").fetchall() == [("Boot",)]
+
+
+@pytest.mark.postgresql
+def test_serve_says_in_one_line_why_postgresql_cannot_be_used(postgres, capsys):
+    import asyncio
+
+    from sqlalchemy.engine import make_url
+
+    from runtime.cli import _load, _parser, _serve
+
+    project = str(EXAMPLES / "shoes.actiongraph.json")
+    stranger = make_url(postgres.url_of("postgres")).set(username="nobody_here", password="s3cret")
+    cases = [
+        # trust auth (the test cluster) knows no such role; a server asking passwords says so
+        (stranger.render_as_string(hide_password=False),
+         ('role "nobody_here" does not exist', 'password authentication failed for user')),
+        (postgres.url_of("no_such_database"), ('database "no_such_database" does not exist',)),
+        ("postgresql+asyncpg://ann:s3cret@127.0.0.1:1/shop", ("Connect call failed",)),
+    ]
+    for url, reasons in cases:
+        args = _parser().parse_args(["serve", project, "--db", url, "--port", "0"])
+        assert asyncio.run(_serve(args, *_load(project))) == 1
+        out, err = capsys.readouterr()
+        assert any(r in err for r in reasons), err
+        assert err.startswith("cannot reach the database postgresql+asyncpg://"), err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err + out
+        assert "s3cret" not in err + out  # the password is never printed

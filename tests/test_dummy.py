@@ -12,6 +12,8 @@ from runtime.project import Field, Project, Variable
 from runtime.projectfile import load
 from runtime.store import Store
 
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL
+
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 
@@ -125,9 +127,9 @@ async def test_the_real_server_accepts_filled_requests(serve, name):
         assert 200 <= status < 300, (endpoint.name, http, body)
 
 
-async def test_rows_are_accepted_by_the_store(tmp_path):
+async def test_rows_are_accepted_by_the_store(database):
     project = load(EXAMPLES / "signup.actiongraph.json")
-    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'd.db'}", project)
+    store = Store(database.url("d"), project)
     await store.open(project)
     d, taken = Dummy(seed=2), {}
     try:

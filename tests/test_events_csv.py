@@ -11,6 +11,8 @@ from runtime.errors import ActionError
 from runtime.executor import Context
 from runtime.project import Field, Project, Trigger, Variable
 
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL
+
 
 async def csv_event(operation, delimiter=",", header=True, **inputs):
     settings = {"operation": operation, "delimiter": delimiter, "header": header}

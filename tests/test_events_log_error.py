@@ -11,6 +11,8 @@ from runtime.errors import ActionError
 from runtime.executor import Context
 from runtime.project import Field, Project, Trigger, Variable
 
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL
+
 
 async def test_log_writes_the_message_at_its_level(caplog):
     ctx = Context(db=None, fields={}, action="Sign up")

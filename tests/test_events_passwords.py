@@ -11,6 +11,8 @@ from runtime.errors import ActionError
 from runtime.executor import Context
 from runtime.project import Field, Project, Trigger, Variable
 
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL
+
 
 def ctx():
     return Context(db=None, fields={})

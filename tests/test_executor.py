@@ -1,4 +1,5 @@
-"""The executor on its own: traces, dry runs, globals and the response, against a real SQLite file."""
+"""The executor on its own: traces, dry runs, globals and the response, against a real database
+(SQLite and PostgreSQL)."""
 
 import pytest
 from conftest import EXAMPLES
@@ -9,11 +10,13 @@ from runtime.executor import run_action
 from runtime.projectfile import load
 from runtime.store import Store
 
+pytestmark = pytest.mark.both_databases
+
 
 @pytest.fixture
-async def posts(tmp_path):
+async def posts(database):
     project = load(EXAMPLES / "posts.actiongraph.json")
-    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'posts.db'}", project)
+    store = Store(database.url("posts"), project)
     await store.open(project)
     plans = compile_project(project).actions
     yield plans, store

@@ -1,7 +1,11 @@
 """Loop, Break and Call Action: compiled scope rules and real runs over HTTP."""
 
+import pytest
+
 from runtime.compiler import check_project
 from runtime.project import Field, GlobalVariable, Project, Trigger, Variable
+
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL
 
 
 def order_project() -> Project:

@@ -2,8 +2,12 @@
 
 import socket
 
+import pytest
+
 from runtime.compiler import check_project
 from runtime.project import Field, Project, Trigger, Variable
+
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL
 
 
 def welcome_project(port: int) -> Project:

@@ -1,7 +1,9 @@
-"""Migrations against a real SQLite file: rows survive, risky changes are refused whole."""
+"""Migrations against a real database (SQLite and PostgreSQL): rows survive, risky changes are
+refused whole."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sqlite3
 from contextlib import closing
@@ -14,30 +16,74 @@ from runtime.migrate import SCHEMA_TABLE, migrate
 from runtime.project import Field, Model, Project
 from runtime.store import build_metadata, create_engine
 
+pytestmark = pytest.mark.both_databases
+
 CREATED = "2024-05-31 12:00:00.000000"
+CREATED_AT = dt.datetime(2024, 5, 31, 12, tzinfo=dt.UTC)
+
+# SQLite's typeof() for PostgreSQL, so one query checks what both store.
+PG_TYPEOF = """CREATE FUNCTION typeof(anyelement) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN $1 IS NULL THEN 'null'
+                WHEN pg_typeof($1) IN ('bigint'::regtype, 'integer'::regtype) THEN 'integer'
+                WHEN pg_typeof($1) = 'numeric'::regtype THEN 'real'
+                ELSE pg_typeof($1)::text END $$"""
+
+
+class Db:
+    """The test's database, read and written on connections of their own (and committed)."""
+
+    def __init__(self, database):
+        self.database = database
+        self.url = database.url("test")
+        self.postgresql = database.postgresql
+        if self.postgresql:
+            self.database.rows(self.url, PG_TYPEOF)
+
+    def sql(self, statement: str, *args) -> list[tuple]:
+        if not self.postgresql:
+            with closing(sqlite3.connect(self.url.split("///", 1)[1])) as conn:
+                conn.execute("PRAGMA foreign_keys = ON")
+                rows = conn.execute(statement, args).fetchall()
+                conn.commit()
+                return rows
+        args = tuple(CREATED_AT if a == CREATED else a for a in args)
+        return [tuple(_as_sqlite(v) for v in row)
+                for row in self.database.rows(self.url, statement, *args)]
+
+
+def _as_sqlite(value):
+    """A value read from PostgreSQL as SQLite gives it back (times as text in UTC)."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value
+
+
+INTEGRITY_ERRORS = (sqlite3.IntegrityError,)
+try:
+    import asyncpg
+
+    INTEGRITY_ERRORS += (asyncpg.exceptions.IntegrityConstraintViolationError,)
+except ImportError:  # pragma: no cover - asyncpg is a dependency
+    pass
 
 
 @pytest.fixture
-def db(tmp_path):
-    """The SQLite file of a test."""
-    return tmp_path / "test.db"
+def db(database):
+    """The database of a test."""
+    return Db(database)
 
 
 @pytest.fixture
 async def engine(db):
-    """An engine on the test's SQLite file, made the way the server makes it."""
-    engine = create_engine(f"sqlite+aiosqlite:///{db}")
+    """An engine on the test's database, made the way the server makes it."""
+    engine = create_engine(db.url)
     yield engine
     await engine.dispose()
 
 
 def sql(db, statement: str, *args) -> list[tuple]:
     """Run one statement on its own connection and commit."""
-    with closing(sqlite3.connect(db)) as conn:
-        conn.execute("PRAGMA foreign_keys = ON")
-        rows = conn.execute(statement, args).fetchall()
-        conn.commit()
-        return rows
+    return db.sql(statement, *args)
 
 
 def insert(db, table: str, **values) -> None:
@@ -49,20 +95,80 @@ def insert(db, table: str, **values) -> None:
 
 
 def columns(db, table: str) -> dict[str, str]:
-    """Column name -> declared type."""
-    return {r[1]: r[2] for r in sql(db, f'PRAGMA table_info("{table}")')}
+    """Column name -> declared type (as SQLite names it: INTEGER, DATETIME, ...)."""
+    if not db.postgresql:
+        return {r[1]: r[2] for r in sql(db, f'PRAGMA table_info("{table}")')}
+    named = {"bigint": "INTEGER", "integer": "INTEGER", "text": "TEXT", "numeric": "NUMERIC",
+             "timestamp with time zone": "DATETIME", "boolean": "BOOLEAN", "date": "DATE",
+             "json": "JSON"}
+    return {name: named.get(kind, kind) for name, kind in sql(
+        db, "SELECT column_name, data_type FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND table_name = ? ORDER BY ordinal_position", table)}
+
+
+def tables(db) -> list[str]:
+    """The tables, by name."""
+    if not db.postgresql:
+        return [r[0] for r in sql(db, "SELECT name FROM sqlite_master WHERE type = 'table' "
+                                      "ORDER BY name")]
+    return [r[0] for r in sql(db, "SELECT table_name FROM information_schema.tables WHERE "
+                                  "table_schema = 'public' ORDER BY table_name COLLATE \"C\"")]
+
+
+def link_target(db, table: str) -> str:
+    """The table the first link of a table points at."""
+    if not db.postgresql:
+        return sql(db, f'PRAGMA foreign_key_list("{table}")')[0][2]
+    return sql(db, "SELECT confrelid::regclass::text FROM pg_constraint "
+                   "WHERE contype = 'f' AND conrelid = ?::regclass", f'"{table}"')[0][0].strip('"')
 
 
 def snapshot(db) -> tuple:
     """Every schema entry and every row of every table."""
-    schema = sql(db, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
-    rows = {name: sql(db, f'SELECT * FROM "{name}" ORDER BY rowid')
-            for kind, name, _ in schema if kind == "table"}
+    if not db.postgresql:
+        schema = sql(db, "SELECT type, name, sql FROM sqlite_master ORDER BY name")
+        rows = {name: sql(db, f'SELECT * FROM "{name}" ORDER BY rowid')
+                for kind, name, _ in schema if kind == "table"}
+        return schema, rows
+    schema = sql(db, "SELECT table_name, column_name, data_type, is_nullable, column_default "
+                     "FROM information_schema.columns WHERE table_schema = 'public' "
+                     "ORDER BY table_name, ordinal_position")
+    schema += sql(db, "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                      "FROM pg_constraint WHERE connamespace = 'public'::regnamespace "
+                      "ORDER BY 1, 2")
+    schema += sql(db, "SELECT tablename, indexname, indexdef FROM pg_indexes "
+                      "WHERE schemaname = 'public' ORDER BY 1, 2")
+    rows = {name: sql(db, f'SELECT * FROM "{name}" ORDER BY 1') for name in tables(db)}
     return schema, rows
 
 
+def insert_many(db, table: str, names: list[str], rows: list[tuple]) -> None:
+    """Insert many rows at once."""
+    marks = ", ".join("?" for _ in names)
+    statement = f'INSERT INTO "{table}" ({", ".join(names)}) VALUES ({marks})'
+    if not db.postgresql:
+        with closing(sqlite3.connect(db.url.split("///", 1)[1])) as conn:
+            conn.executemany(statement, rows)
+            conn.commit()
+        return
+    values = ", ".join(f"({', '.join(_literal(v) for v in row)})" for row in rows)
+    sql(db, f'INSERT INTO "{table}" ({", ".join(names)}) VALUES {values}')
+
+
+def _literal(value) -> str:
+    if value is None:
+        return "NULL"
+    if value == CREATED:
+        return "'2024-05-31 12:00:00+00'"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
 async def foreign_keys(engine) -> int:
-    """SQLite's foreign key setting on the engine's pooled connection."""
+    """SQLite's foreign key setting on the engine's pooled connection (always on elsewhere)."""
+    if engine.dialect.name != "sqlite":
+        return 1
     async with engine.connect() as conn:
         return (await conn.exec_driver_sql("PRAGMA foreign_keys")).scalar_one()
 
@@ -136,11 +242,11 @@ async def test_rename_model_keeps_rows_and_the_links_to_it(engine, db):
     project.models[0].name = "Articles"
     project.models[1].fields[0].link = "Articles"
     assert await migrate(engine, project.models) == ["renamed table Posts -> Articles"]
-    tables = {r[0] for r in sql(db, "SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"Articles", "Comments"} <= tables and "Posts" not in tables
+    names = set(tables(db))
+    assert {"Articles", "Comments"} <= names and "Posts" not in names
     assert sql(db, 'SELECT id, text FROM "Articles"') == [(1, "hello")]
-    assert sql(db, 'PRAGMA foreign_key_list("Comments")')[0][2] == "Articles"
-    with pytest.raises(sqlite3.IntegrityError):
+    assert link_target(db, "Comments") == "Articles"
+    with pytest.raises(INTEGRITY_ERRORS):
         insert(db, "Comments", post=99)
 
 
@@ -201,8 +307,7 @@ async def test_remove_model(engine, db):
     assert snapshot(db) == before
     assert await migrate(engine, project.models, allow_data_loss=True) == [
         "removed table Shoes (1 row deleted)", "removed table Hats"]
-    assert [r[0] for r in sql(db, "SELECT name FROM sqlite_master WHERE type = 'table' "
-                                  "ORDER BY name")] == ["Posts", SCHEMA_TABLE]
+    assert tables(db) == ["Posts", SCHEMA_TABLE]
 
 
 async def test_text_to_integer_stores_real_integers(engine, db):
@@ -297,7 +402,7 @@ async def test_kind_change_of_a_linked_model_keeps_its_links(engine, db):
     assert await migrate(engine, project.models) == [
         "Posts.likes: kind Text -> Integer (1 row converted)"]
     assert sql(db, 'SELECT id, post FROM "Comments"') == [(1, 1)]  # no ON DELETE SET NULL
-    assert sql(db, 'PRAGMA foreign_key_list("Comments")')[0][2] == "Posts"
+    assert link_target(db, "Comments") == "Posts"
     sql(db, 'DELETE FROM "Posts" WHERE id = 1')
     assert sql(db, 'SELECT id, post FROM "Comments"') == [(1, None)]
 
@@ -317,7 +422,7 @@ async def test_unique_with_duplicates_is_refused(engine, db):
     assert snapshot(db) == before
     sql(db, "UPDATE \"Posts\" SET email = 'c@x' WHERE id = 3")
     assert await migrate(engine, project.models) == ["Posts.email: now unique"]
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises(INTEGRITY_ERRORS):
         insert(db, "Posts", email="a@x")
 
 
@@ -351,7 +456,7 @@ async def test_link_target_change_clears_links_only_when_allowed(engine, db):
     assert await migrate(engine, project.models, allow_data_loss=True) == [
         "Comments.to: link Posts -> Users (1 link cleared)"]
     assert sql(db, 'SELECT "to" FROM "Comments"') == [(None,)]
-    assert sql(db, 'PRAGMA foreign_key_list("Comments")')[0][2] == "Users"
+    assert link_target(db, "Comments") == "Users"
 
 
 async def test_integer_to_link_checks_the_records_exist(engine, db):
@@ -411,10 +516,7 @@ async def test_a_link_to_no_model_is_refused(engine):
 async def test_many_rows_are_copied_in_batches(engine, db):
     project = posts(Field("n"))
     await migrate(engine, project.models)
-    with closing(sqlite3.connect(db)) as conn:
-        conn.executemany('INSERT INTO "Posts" (created_at, n) VALUES (?, ?)',
-                         [(CREATED, str(i)) for i in range(1234)])
-        conn.commit()
+    insert_many(db, "Posts", ["created_at", "n"], [(CREATED, str(i)) for i in range(1234)])
     project.models[0].fields[0].kind = "Integer"
     assert await migrate(engine, project.models) == [
         "Posts.n: kind Text -> Integer (1234 rows converted)"]

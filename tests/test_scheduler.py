@@ -1,4 +1,5 @@
-"""Schedule triggers: parsing, the compiler's check, and scheduled runs against a real SQLite file."""
+"""Schedule triggers: parsing, the compiler's check, and scheduled runs against a real database
+(SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from runtime.projectfile import save
 from runtime.scheduler import SLOT_TABLE, Clock, Scheduler, parse_schedule
 from runtime.server import EndpointTable, ServerState
 from runtime.store import Store
+
+pytestmark = pytest.mark.both_databases  # the runs and slot claims: SQLite and PostgreSQL
 
 T0 = datetime(2030, 1, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -74,12 +77,13 @@ def ticking(schedule: str = "every 1 seconds", name: str = "Tick", model: str = 
 
 
 class Setup:
-    """A store on a SQLite file, the server state over it, and the records it reported."""
+    """A store on a database, the server state over it, and the records it reported."""
 
-    def __init__(self, db, project: Project):
-        self.db = db
+    def __init__(self, database, url: str, project: Project):
+        self.database = database
+        self.url = url
         self.project = project
-        self.store = Store(f"sqlite+aiosqlite:///{db}", project)
+        self.store = Store(url, project)
         self.records = []
 
     async def open(self) -> Setup:
@@ -94,16 +98,15 @@ class Setup:
         await self.state.deploy(project, revision)
 
     def rows(self, sql: str):
-        with sqlite3.connect(self.db) as conn:
-            return conn.execute(sql).fetchall()
+        return self.database.rows(self.url, sql)
 
 
 @pytest.fixture
-async def setups(tmp_path):
+async def setups(database):
     made = []
 
-    async def make(project: Project, db_name: str = "ticks.db") -> Setup:
-        s = await Setup(tmp_path / db_name, project).open()
+    async def make(project: Project, db_name: str = "ticks") -> Setup:
+        s = await Setup(database, database.url(db_name), project).open()
         made.append(s)
         return s
 
@@ -341,17 +344,23 @@ async def test_a_run_still_going_is_not_started_twice_and_stop_lets_it_finish(se
         await server.close()
 
 
-async def test_serve_runs_a_schedule_headless(tmp_path, capsys):
+async def test_serve_runs_a_schedule_headless(tmp_path, capsys, database):
     project = ticking("every 1 seconds")
     path = tmp_path / "ticks.actiongraph.json"
     save(project, path)
-    args = argparse.Namespace(file=str(path), db=None, host="127.0.0.1", port=0, timeout=5.0,
+    url = database.url("served") if database.postgresql else None
+    args = argparse.Namespace(file=str(path), db=url, host="127.0.0.1", port=0, timeout=5.0,
                               max_body=1024 * 1024, allow_data_loss=False)
     task = asyncio.create_task(_serve(args, project, compile_project(project)))
     db = tmp_path / "ticks.db"
 
     def ticks():
         # Never wait on a lock here: this runs on the loop that must finish the migration.
+        if url is not None:
+            try:  # PostgreSQL: a table not yet committed is not there yet for this connection
+                return database.rows(url, "select count(*) from Ticks")[0][0]
+            except Exception:  # noqa: BLE001 - not migrated yet
+                return 0
         if not db.exists():
             return 0
         try:

@@ -14,6 +14,8 @@ from runtime.errors import ProjectError, StaleRevision
 from runtime.project import Field, Project, Trigger, Variable
 from runtime.projectfile import load
 
+pytestmark = pytest.mark.both_databases  # SQLite and PostgreSQL
+
 SHOE = {"shoe_type": "Boot", "price": 89.5}
 
 

@@ -1,4 +1,5 @@
-"""The sign-up example end to end: real HTTP, a real SQLite file and a real SMTP server (aiosmtpd)."""
+"""The sign-up example end to end: real HTTP, a real database (SQLite and PostgreSQL) and a real
+SMTP server (aiosmtpd)."""
 
 import asyncio
 import base64
@@ -20,6 +21,8 @@ from runtime.projectfile import load, save
 SIGNUP = EXAMPLES / "signup.actiongraph.json"
 ROOT = Path(__file__).resolve().parent.parent
 ANN = {"email": "ann@example.org", "name": "Ann", "password": "correct horse battery"}
+
+pytestmark = pytest.mark.both_databases
 
 
 def free_port() -> int:
@@ -199,13 +202,15 @@ async def wait_for_port(port: int, proc: subprocess.Popen, seconds: float = 30.0
         return
 
 
-async def test_actiongraph_serve_signs_up_over_http(tmp_path, smtp):
+async def test_actiongraph_serve_signs_up_over_http(tmp_path, smtp, database):
     project = tmp_path / SIGNUP.name
     save(signup_project(smtp.port), project)
     port = free_port()
     log = (tmp_path / "serve.log").open("w")
+    url = database.url("served") if database.postgresql else None
     proc = subprocess.Popen([sys.executable, "-m", "runtime.cli", "serve", str(project),
-                             "--port", str(port)], stdout=log, stderr=subprocess.STDOUT,
+                             "--port", str(port), *(["--db", url] if url else [])],
+                            stdout=log, stderr=subprocess.STDOUT,
                             cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
         await wait_for_port(port, proc)
@@ -223,7 +228,11 @@ async def test_actiongraph_serve_signs_up_over_http(tmp_path, smtp):
     assert "password" not in body["user"]
     [(recipients, mail)] = smtp.messages
     assert recipients == ["ann@example.org"] and "Ann" in mail["Subject"]
-    with sqlite3.connect(tmp_path / "signup.db") as conn:
-        [(stored,)] = conn.execute("select password from Users").fetchall()
+    if url:
+        [(stored,)] = database.rows(url, "select password from Users")
+    else:
+        with sqlite3.connect(tmp_path / "signup.db") as conn:
+            [(stored,)] = conn.execute("select password from Users").fetchall()
     assert stored.startswith("$argon2id$")
-    assert "POST /v1/signup 201" in (tmp_path / "serve.log").read_text()
+    assert '"method": "POST", "path": "/v1/signup", "status": 201' in \
+        (tmp_path / "serve.log").read_text()  # the access log: one JSON line per request

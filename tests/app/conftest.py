@@ -48,6 +48,7 @@ class Answers(Prompts):
         self.recovers: list[bool] = []
         self.paths: list[str | None] = []
         self.errors: list[tuple[str, str, list[str]]] = []
+        self.infos: list[tuple[str, str, list[str]]] = []
         self.asked: list[str] = []
 
     def text(self, title, label, value=""):
@@ -80,6 +81,12 @@ class Answers(Prompts):
 
     def error(self, title, text, details=None):
         self.errors.append((title, text, list(details or [])))
+
+    def info(self, title, text, details=None):
+        self.infos.append((title, text, list(details or [])))
+
+    def folder(self, title, suggested=""):
+        return self.paths.pop(0)
 
 
 @pytest.fixture(scope="session")

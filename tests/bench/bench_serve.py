@@ -219,8 +219,9 @@ def servers(work: Path) -> list[Server]:
     gport, hport = free_port(), free_port()
     gdb, hdb = work / "graph.db", work / "handwritten.db"
     return [
+        # --log-format text: the same per-request line as handwritten.py logs
         Server("graph", graph_cmd + ["serve", str(PROJECT), "--port", str(gport),
-                                     "--db", f"sqlite+aiosqlite:///{gdb}"],
+                                     "--db", f"sqlite+aiosqlite:///{gdb}", "--log-format", "text"],
                gport, gdb, work / "graph.log"),
         Server("handwritten", [py, str(HERE / "handwritten.py"), "--port", str(hport),
                                "--db", f"sqlite+aiosqlite:///{hdb}"],

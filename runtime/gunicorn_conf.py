@@ -1,0 +1,34 @@
+"""gunicorn settings for an Actiongraph project: `gunicorn -c python:runtime.gunicorn_conf`.
+
+With this file gunicorn runs `runtime.gunicorn_app:app` in aiohttp's GunicornWebWorker, binds
+127.0.0.1:8080 (ACTIONGRAPH_BIND, or gunicorn's --bind), and before it forks any worker the
+master loads the project, resolves its `${NAME}` references, compiles it and migrates the
+database once (a problem stops it there with a clear message). Options on gunicorn's command
+line win over these, e.g. `gunicorn -c python:runtime.gunicorn_conf -w 4 -b 0.0.0.0:8000`.
+"""
+
+import os as _os
+import sys as _sys
+
+wsgi_app = "runtime.gunicorn_app:app"
+worker_class = "aiohttp.GunicornWebWorker"
+bind = [_os.environ.get("ACTIONGRAPH_BIND") or "127.0.0.1:8080"]
+if _os.environ.get("ACTIONGRAPH_WORKERS"):
+    workers = int(_os.environ["ACTIONGRAPH_WORKERS"])
+graceful_timeout = int(_os.environ.get("ACTIONGRAPH_GRACEFUL_TIMEOUT") or 30)
+proc_name = "actiongraph"
+control_socket_disable = True  # its default path is shared by every gunicorn a user runs
+accesslog = None  # the workers write one JSON line per request themselves
+
+
+def on_starting(server):
+    """In the master, before the workers: load, compile and migrate once, or stop clearly."""
+    from runtime.workers import ServeConfig, StartupError, prepare
+
+    try:
+        prepared = prepare(ServeConfig.from_env())
+    except StartupError as e:
+        print(e, file=_sys.stderr, flush=True)
+        _sys.exit(1)
+    for line in prepared.changes:
+        server.log.info("migrated: %s", line)

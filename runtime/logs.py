@@ -1,0 +1,83 @@
+"""Logging of a headless server: one JSON line per request (or the classic text line).
+
+`ServerState.report` logs each finished run on the `actiongraph.http` logger with the run's
+RequestRecord in `extra={"run": record}`; the JSON formatter turns it into one line:
+
+    {"time": "2026-01-01T12:00:00.123Z", "method": "POST", "path": "/v1/create_shoe",
+     "status": 200, "ms": 3.2, "endpoint": "Create new shoe", "action": "Create new shoe",
+     "error": null, "event": null, "source": "http", "pid": 4242}
+
+Other records of the `actiongraph` loggers (warnings, tracebacks) become JSON lines with
+`level`, `logger`, `message` (and `exception`). The editor does not call `setup`: it shows the
+records in its own Server Log through the state's listeners.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+
+FORMATS = ("json", "text")
+HANDLER_NAME = "actiongraph headless"
+
+
+def _time(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def access_fields(run: Any, pid: int) -> dict[str, Any]:
+    """The fields of one access line, from a RequestRecord."""
+    return {
+        "time": _time(run.started),
+        "method": run.method,
+        "path": run.path,
+        "status": run.status,
+        "ms": round(run.ms, 1),
+        "endpoint": run.endpoint,
+        "action": run.action,
+        "error": run.error,
+        "event": run.event,
+        "source": run.source,
+        "pid": pid,
+    }
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: access lines from RequestRecords, other records as messages."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        run = getattr(record, "run", None)
+        if run is not None:
+            data = access_fields(run, record.process)
+        else:
+            data = {"time": _time(record.created), "level": record.levelname.lower(),
+                    "logger": record.name, "message": record.getMessage(), "pid": record.process}
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False, default=str)
+
+
+def setup(fmt: str = "json", stream=None) -> None:
+    """Send the `actiongraph` loggers (INFO and up) to stdout in `fmt` (json or text).
+
+    Idempotent: calling it again replaces the handler it added before (a gunicorn worker
+    inherits the master's)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"log format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    logger = logging.getLogger("actiongraph")
+    for handler in list(logger.handlers):
+        if handler.get_name() == HANDLER_NAME:
+            logger.removeHandler(handler)
+    handler = logging.StreamHandler(stream or sys.stdout)
+    handler.set_name(HANDLER_NAME)
+    if fmt == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False  # not twice when the root logger has a handler too
+    logging.getLogger("aiohttp").setLevel(logging.WARNING)
