@@ -210,8 +210,8 @@ class MainWindow(QMainWindow):
         project.addSeparator()
         a["generate_api"] = self._action(
             project, "&Generate REST API...", lambda: self.tree and self.tree.generate_api_current(),
-            "Ctrl+Shift+G", tip="List, get, create, update and delete endpoints for a data model")
-        a["api_docs"] = self._action(project, "API &Docs", self.show_api_docs, "Ctrl+Shift+D",
+            "Ctrl+Alt+G", tip="List, get, create, update and delete endpoints for a data model")
+        a["api_docs"] = self._action(project, "API &Docs", self.show_api_docs, "Ctrl+Alt+D",
                                      tip="The project's OpenAPI document as a readable page")
 
         view = bar.addMenu("&View")
@@ -562,8 +562,16 @@ class MainWindow(QMainWindow):
         with tempfile.TemporaryDirectory(prefix="actiongraph-export-") as tmp:
             source = Path(tmp) / name  # what is in the editor now, saved or not
             source.write_text(doc.text(), encoding="utf-8")
+            force = False
+            target = Path(folder)
+            if target.is_dir() and any(target.iterdir()):
+                if not self.prompts.confirm(
+                        "Export for server", f"{target} is not empty. Write the export over "
+                        "the files there? (Other files are left alone.)", "Overwrite"):
+                    return []
+                force = True
             try:
-                written = export_server(source, folder)
+                written = export_server(source, folder, force=force)
             except ProjectError as e:
                 self.prompts.error("Cannot export for server",
                                    "The project has problems; fix them first (see Problems).",

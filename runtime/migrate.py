@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from runtime.errors import MigrationError
 from runtime.kinds import KindError, convert_field, json_default
 from runtime.project import FIELD_KINDS, Model
-from runtime.store import AUTOMATIC, UTCDateTime, build_metadata, column_type, utcnow
+from runtime.store import AUTOMATIC, ID_TYPE, UTCDateTime, build_metadata, column_type, utcnow
 
 SCHEMA_TABLE = "_actiongraph_schema"  # one row: the shape of the models last applied
 SHAPE_FORMAT = 1
@@ -489,7 +489,7 @@ class _Migration:
         kept = [fp for fp in fields if fp.kept]
         for fp in kept:
             fp.tally = _Tally()
-        source = sa.table(table, sa.column("id", sa.Integer), sa.column("created_at"),
+        source = sa.table(table, sa.column("id", ID_TYPE), sa.column("created_at"),
                           *[sa.column(fp.old.name, _read_type(fp)) for fp in kept])
         last = None
         while True:
@@ -582,7 +582,7 @@ class _Migration:
         model = next(m for m in self.models if m.name == name)
         metadata = build_metadata(self.models + [Model(name=temp, fields=model.fields)])
         metadata.tables[temp].create(self.conn)
-        sink = sa.table(temp, sa.column("id", sa.Integer), sa.column("created_at"), *[
+        sink = sa.table(temp, sa.column("id", ID_TYPE), sa.column("created_at"), *[
             sa.column(fp.new.name, column_type(fp.new.kind) if fp.convert else sa.types.NULLTYPE)
             for fp in plan.fields if fp.kept])
         targets = {key: self._model_name(key) for key in self._link_targets(plan)}

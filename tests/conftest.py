@@ -4,7 +4,6 @@ or (for modules marked `both_databases`) also against a fresh database on a thro
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import glob
 import itertools
 import os
@@ -14,6 +13,7 @@ import socket
 import sqlite3
 import subprocess
 import tempfile
+import threading
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,42 +56,9 @@ def pytest_generate_tests(metafunc):
                              indirect=True)
 
 
-def _blocking(coroutine):
-    """Run a coroutine to the end on a loop of its own in another thread (callable from a test
-    whose own loop is running: that loop waits, which is fine for a server in another process)."""
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
 def _asyncpg_dsn(url: str) -> str:
     """An asyncpg DSN from a SQLAlchemy URL (`postgresql+asyncpg://` -> `postgresql://`)."""
     return re.sub(r"^postgresql\+asyncpg://", "postgresql://", url)
-
-
-async def _pg_execute(url: str, statements: list[str]) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=10)
-    try:
-        for statement in statements:
-            await conn.execute(statement)
-    finally:
-        await conn.close()
-
-
-async def _pg_rows(url: str, sql: str, args: tuple) -> list[tuple]:
-    import asyncpg
-
-    conn = await asyncpg.connect(_asyncpg_dsn(url), timeout=10,
-                                 server_settings={"lock_timeout": "5s"})
-    try:
-        names = {r[0] for r in await conn.fetch(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
-            "UNION SELECT column_name FROM information_schema.columns "
-            "WHERE table_schema = 'public'")}
-        return [tuple(r) for r in await conn.fetch(postgres_sql(sql, names), *args)]
-    finally:
-        await conn.close()
 
 
 def _postgres_bin() -> Path | None:
@@ -108,12 +75,28 @@ def _postgres_bin() -> Path | None:
 
 
 class PostgresCluster:
-    """A PostgreSQL server the tests may create databases on: one of ours or one given."""
+    """A PostgreSQL server the tests make databases on (ours or one given), and a client for it
+    on an event loop in a thread of its own: tests call it while their own loop runs (that loop
+    waits, which is fine for a server in another process). It keeps a few empty databases made
+    ahead and drops used ones without waiting, so a test seldom waits for either."""
+
+    AHEAD = 2
 
     def __init__(self, admin_url: str):
         self.admin_url = admin_url  # a SQLAlchemy URL to a database that is never dropped
         self._numbers = itertools.count(1)
         self._prefix = f"t{os.getpid()}_"
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True,
+                                        name="postgres test client")
+        self._thread.start()
+        self._admin = None  # an asyncpg pool on the admin database (on our loop)
+        self._ahead: list[asyncio.Task] = []  # databases being made, oldest first
+        self._drops: set[asyncio.Task] = set()
+        self._conns: dict[str, object] = {}  # url -> asyncpg connection for `rows`
+
+    def _run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result()
 
     def url_of(self, name: str) -> str:
         """The URL of database `name` on this server."""
@@ -124,19 +107,83 @@ class PostgresCluster:
 
     def create(self) -> str:
         """A fresh empty database; returns its URL."""
-        name = f"{self._prefix}{next(self._numbers)}"
-        _blocking(_pg_execute(self.admin_url, [f'DROP DATABASE IF EXISTS "{name}"',
-                                               f'CREATE DATABASE "{name}"']))
-        return self.url_of(name)
+        return self.url_of(self._run(self._take()))
 
     def drop(self, urls: list[str]) -> None:
-        """Drop databases made by `create`, closing whatever connections are left to them."""
+        """Drop databases made by `create` (in the background), closing what is left open."""
+        if urls:
+            self._run(self._drop(urls))
+
+    def rows(self, url: str, sql: str, args: tuple) -> list[tuple]:
+        """Rows of one statement (committed at once) on a connection of our own."""
+        return self._run(self._rows(url, sql, args))
+
+    def close(self) -> None:
+        """Wait for the drops, close every connection and stop the client's loop."""
+        self._run(self._close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    # -- on the client's loop --------------------------------------------------------------
+    async def _pool(self):
+        import asyncpg
+
+        if self._admin is None:
+            self._admin = await asyncpg.create_pool(_asyncpg_dsn(self.admin_url), min_size=1,
+                                                    max_size=2, timeout=10)
+        return self._admin
+
+    async def _make(self) -> str:
+        name = f"{self._prefix}{next(self._numbers)}"
+        pool = await self._pool()
+        await pool.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        await pool.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+    async def _take(self) -> str:
+        while len(self._ahead) < self.AHEAD + 1:
+            self._ahead.append(asyncio.ensure_future(self._make()))
+        return await self._ahead.pop(0)
+
+    async def _drop(self, urls: list[str]) -> None:
         from sqlalchemy.engine import make_url
 
-        names = [make_url(u).database for u in urls]
-        if names:
-            _blocking(_pg_execute(self.admin_url, [f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)'
-                                                   for n in names]))
+        for url in urls:
+            conn = self._conns.pop(url, None)
+            if conn is not None:
+                await conn.close()
+        pool = await self._pool()
+        for url in urls:
+            task = asyncio.ensure_future(pool.execute(
+                f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+            self._drops.add(task)
+            task.add_done_callback(self._drops.discard)
+
+    async def _rows(self, url: str, sql: str, args: tuple) -> list[tuple]:
+        import asyncpg
+
+        conn = self._conns.get(url)
+        if conn is None or conn.is_closed():
+            conn = self._conns[url] = await asyncpg.connect(
+                _asyncpg_dsn(url), timeout=10, statement_cache_size=0,
+                server_settings={"lock_timeout": "5s"})
+        names = {r[0] for r in await conn.fetch(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' "
+            "UNION SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = 'public'")}
+        return [tuple(r) for r in await conn.fetch(postgres_sql(sql, names), *args)]
+
+    async def _close(self) -> None:
+        await asyncio.gather(*self._drops, return_exceptions=True)
+        made = await asyncio.gather(*self._ahead, return_exceptions=True)
+        self._ahead.clear()
+        await self._drop([self.url_of(n) for n in made if isinstance(n, str)])
+        await asyncio.gather(*self._drops, return_exceptions=True)
+        for conn in self._conns.values():
+            await conn.close()
+        if self._admin is not None:
+            await self._admin.close()
 
 
 def _run_as_postgres(argv: list, **kwargs) -> subprocess.CompletedProcess:
@@ -158,7 +205,9 @@ def postgres():
     auth, 127.0.0.1 only, no fsync), or the server named by $ACTIONGRAPH_TEST_POSTGRES."""
     given = os.environ.get(POSTGRES_ENV)
     if given:
-        yield PostgresCluster(given)
+        cluster = PostgresCluster(given)
+        yield cluster
+        cluster.close()
         return
     folder = _postgres_bin()
     if folder is None:
@@ -196,8 +245,10 @@ def postgres():
         shutil.rmtree(home, ignore_errors=True)
         pytest.fail(f"PostgreSQL did not start:\n{started.stdout}\n{started.stderr}\n{text}",
                     pytrace=False)
+    cluster = PostgresCluster(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres")
     try:
-        yield PostgresCluster(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/postgres")
+        yield cluster
+        cluster.close()
     finally:
         _run_as_postgres([folder / "pg_ctl", "-D", data, "-m", "immediate", "-w", "stop"],
                          cwd=home)
@@ -233,7 +284,7 @@ class Database:
         if not url.startswith("postgresql"):
             with closing(sqlite3.connect(url.split("///", 1)[1])) as conn:
                 return conn.execute(sql, args).fetchall()
-        return _blocking(_pg_rows(url, sql, args))
+        return self.cluster.rows(url, sql, args)
 
     def close(self) -> None:
         if self.cluster is not None:

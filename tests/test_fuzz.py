@@ -15,14 +15,14 @@ pytest.importorskip("schemathesis")
 from fuzzing import fuzz_project  # noqa: E402
 
 # Sign-up and login hash passwords with Argon2 (on purpose slow): fewer examples there.
-MAX_EXAMPLES = {"signup": 5}
+MAX_EXAMPLES = {"signup": 8}
 
 
 @pytest.mark.parametrize("project", sorted(EXAMPLES.glob("*.actiongraph.json")),
                          ids=lambda p: p.name.removesuffix(".actiongraph.json"))
 def test_the_fuzzer_finds_nothing(project, tmp_path):
     name = project.name.removesuffix(".actiongraph.json")
-    result = fuzz_project(project, tmp_path, max_examples=MAX_EXAMPLES.get(name, 10), seed=1)
+    result = fuzz_project(project, tmp_path, max_examples=MAX_EXAMPLES.get(name, 25), seed=1)
     print(result.summary())
     report = "\n".join(f"{key}\n  {detail}" for key, detail in result.failures.items())
     assert not result.failures, f"{len(result.failures)} failures:\n{report}"

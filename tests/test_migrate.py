@@ -523,3 +523,16 @@ async def test_many_rows_are_copied_in_batches(engine, db):
     assert sql(db, 'SELECT count(*), sum(n), min(typeof(n)), max(typeof(n)) FROM "Posts"') == [
         (1234, sum(range(1234)), "integer", "integer")]
     assert sql(db, 'SELECT count(*) FROM "Posts" WHERE id = n + 1') == [(1234,)]
+
+
+async def test_ids_beyond_32_bits_survive_a_rebuild(engine, db):
+    project = posts(Field("n"))
+    await migrate(engine, project.models)
+    insert(db, "Posts", id=2**40, n="1")
+    insert(db, "Posts", id=2**40 + 1, n="2")
+    project.models[0].fields[0].kind = "Integer"
+    assert await migrate(engine, project.models) == [
+        "Posts.n: kind Text -> Integer (2 rows converted)"]
+    assert sql(db, 'SELECT id, n FROM "Posts" ORDER BY id') == [(2**40, 1), (2**40 + 1, 2)]
+    insert(db, "Posts", n=3)
+    assert sql(db, 'SELECT max(id) FROM "Posts"') == [(2**40 + 2,)]

@@ -93,9 +93,18 @@ def test_export_for_server_writes_a_deployable_folder(window, shoes_copy, tmp_pa
     assert secret not in exported and "${" in exported  # a reference, never the secret itself
     assert "gunicorn" in (out / "README.md").read_text()
     assert window.prompts.infos[-1][0] == "Export for server"
-    # A folder that is not empty is refused with a message; nothing is written over.
+    # A folder that is not empty: asked first; No leaves it alone, Overwrite writes again.
+    (out / "README.md").write_text("mine")
+    window.prompts.confirms = [False]
     assert window.export_for_server(out) == []
-    assert "not empty" in window.prompts.errors[-1][1]
+    assert (out / "README.md").read_text() == "mine"
+    window.prompts.confirms = [True]
+    assert window.export_for_server(out)
+    assert "gunicorn" in (out / "README.md").read_text()
+    # A file where the folder should be: a clear error, nothing written.
+    (tmp_path / "afile").write_text("x")
+    assert window.export_for_server(tmp_path / "afile") == []
+    assert "is a file" in window.prompts.errors[-1][1]
 
 
 async def test_generated_endpoints_answer_on_the_live_server_and_show_in_docs(
@@ -134,3 +143,18 @@ async def test_generated_endpoints_answer_on_the_live_server_and_show_in_docs(
     finally:
         await window.live.shutdown()
     await asyncio.sleep(0)
+
+
+def test_no_two_commands_share_a_shortcut(window, shoes_copy):
+    from PySide6.QtGui import QAction
+
+    assert window.open_file(str(shoes_copy))
+    seen: dict[str, str] = {}
+    for action in window.findChildren(QAction):
+        for key in action.shortcuts():
+            text = key.toString()
+            if text:
+                assert text not in seen or seen[text] == action.text(), \
+                    f"{text} is both {seen[text]!r} and {action.text()!r}"
+                seen[text] = action.text()
+    assert seen["Ctrl+Alt+G"].replace("&", "") == "Generate REST API..."
