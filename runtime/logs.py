@@ -20,6 +20,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 FORMATS = ("json", "text")
 HANDLER_NAME = "actiongraph headless"
 
@@ -60,6 +62,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False, default=str)
 
 
+class BadRequestFilter(logging.Filter):
+    """Turn aiohttp's traceback for a malformed HTTP request into one short warning."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            detail = (exc.message or "").strip().splitlines()
+            said = record.getMessage().replace("Error handling", "bad HTTP")
+            record.msg, record.args = "%s: %s", (said, detail[0].rstrip(":") if detail
+                                                 else type(exc).__name__)
+            record.exc_info = record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
 def setup(fmt: str = "json", stream=None) -> None:
     """Send the `actiongraph` loggers (INFO and up) to stdout in `fmt` (json or text).
 
@@ -78,6 +95,18 @@ def setup(fmt: str = "json", stream=None) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
     logger.addHandler(handler)
+    # aiohttp logs a malformed request (a NUL in a header, garbage for a request line) with a
+    # whole traceback: any client could flood the log. One line each, in the same format.
+    server = logging.getLogger("aiohttp.server")
+    for old in list(server.handlers):
+        if old.get_name() == HANDLER_NAME:
+            server.removeHandler(old)
+    for old in list(server.filters):
+        if isinstance(old, BadRequestFilter):
+            server.removeFilter(old)
+    server.addFilter(BadRequestFilter())
+    server.addHandler(handler)
+    server.propagate = False
     logger.setLevel(logging.INFO)
     logger.propagate = False  # not twice when the root logger has a handler too
     logging.getLogger("aiohttp").setLevel(logging.WARNING)

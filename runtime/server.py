@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import time
 from collections.abc import Callable
@@ -259,8 +260,10 @@ READY_TIMEOUT = 2.0  # seconds /readyz waits for the database
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """Liveness: the process answers (not logged, so probes do not fill the log)."""
-    return web.Response(text='{"status":"ok"}', content_type="application/json")
+    """Liveness: the process answers, and which worker process it is (not logged, so probes do
+    not fill the log)."""
+    return web.Response(text=to_json({"status": "ok", "pid": os.getpid()}),
+                        content_type="application/json")
 
 
 async def readyz(request: web.Request) -> web.Response:

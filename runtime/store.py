@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from runtime.errors import ActionError
@@ -25,6 +26,7 @@ warnings.filterwarnings("ignore", message=".*does \\*not\\* support Decimal obje
 MAX_ROWS = 1000  # a cap on rows one query returns, like Datasette's
 MAX_OFFSET = 2**63 - 1  # larger offsets do not fit the database's integers (and skip all)
 BUSY_TIMEOUT_MS = 5000
+CONNECT_TIMEOUT = 10.0  # seconds to reach a database server
 AUTOMATIC = ("id", "created_at")
 
 
@@ -100,7 +102,18 @@ def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets WAL, a busy timeout, foreign keys and explicit BEGINs."""
     if url.startswith("sqlite:"):
         url = url.replace("sqlite:", "sqlite+aiosqlite:", 1)
-    engine = create_async_engine(url)
+    options: dict[str, Any] = {}
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        # A connection the server dropped (restart, failover, idle timeout) is replaced before
+        # use rather than failing a request; an unreachable server fails in seconds, not 60.
+        options["pool_pre_ping"] = True
+        driver = parsed.get_driver_name()
+        if driver == "asyncpg":
+            options["connect_args"] = {"timeout": CONNECT_TIMEOUT}
+        elif driver.startswith("psycopg"):
+            options["connect_args"] = {"connect_timeout": int(CONNECT_TIMEOUT)}
+    engine = create_async_engine(url, **options)
     if engine.dialect.name == "sqlite":
         sync = engine.sync_engine
 

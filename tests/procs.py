@@ -97,6 +97,19 @@ class Server:
         until(ready, timeout, f"{self.argv} to be ready")
         return self
 
+    def wait_workers(self, count: int, timeout: float = 60) -> Server:
+        """Wait until `count` different worker processes have answered /healthz."""
+        pids: set[int] = set()
+
+        def answered():
+            status, body = request(self.url + "/healthz", timeout=2)
+            if status == 200:
+                pids.add(body["pid"])
+            return len(pids) >= count
+
+        until(answered, timeout, f"{count} workers to answer")
+        return self
+
     def wait_exit(self, timeout: float = 30) -> int:
         try:
             return self.proc.wait(timeout)

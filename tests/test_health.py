@@ -25,7 +25,7 @@ async def test_healthz_and_readyz_answer_and_are_not_logged(serve):
     records = []
     served.state.listeners.append(records.append)
     status, body, _ = await served.call("GET", "/healthz")
-    assert (status, body) == (200, {"status": "ok"})
+    assert (status, body) == (200, {"status": "ok", "pid": os.getpid()})  # served in-process
     status, body, _ = await served.call("GET", "/readyz")
     assert (status, body) == (200, {"status": "ready", "revision": 1})
     assert records == []  # probes every few seconds would drown the log
@@ -123,3 +123,39 @@ def test_headless_serve_logs_json_lines_or_text(tmp_path, fmt):
     else:
         assert "POST /v1/create_shoe 200" in out and not server.json_lines()
     assert "/readyz" not in out.split("Press Ctrl+C to stop.")[1]  # probes are not logged
+
+
+async def test_a_malformed_request_is_one_log_line_not_a_traceback(serve):
+    """Any client can send garbage: each costs one short warning line, never a traceback."""
+    import asyncio
+    import io
+    import json
+    import logging
+    from urllib.parse import urlsplit
+
+    from runtime import logs
+
+    served = await serve("shoes")
+    stream = io.StringIO()
+    logs.setup("json", stream)
+    try:
+        url = urlsplit(served.url)
+        reader, writer = await asyncio.open_connection(url.hostname, url.port)
+        writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n")
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(100), 5)
+        writer.close()
+        assert answer.startswith(b"HTTP/1.0 400") or answer.startswith(b"HTTP/1.1 400")
+        lines = [json.loads(line) for line in stream.getvalue().splitlines() if line]
+        warnings = [x for x in lines if x.get("logger") == "aiohttp.server"]
+        assert len(warnings) == 1, lines
+        assert warnings[0]["level"] == "warning"
+        assert "bad HTTP request" in warnings[0]["message"] and "exception" not in warnings[0]
+        assert "Traceback" not in stream.getvalue()
+    finally:
+        for name in ("actiongraph", "aiohttp.server"):
+            logger = logging.getLogger(name)
+            for handler in list(logger.handlers):
+                if handler.get_name() == logs.HANDLER_NAME:
+                    logger.removeHandler(handler)
+        logging.getLogger("aiohttp.server").propagate = True

@@ -171,3 +171,24 @@ async def test_where_filters_match_the_same_records(store, data, names):
     async with store.transaction(writes=False) as tx:
         rows = await tx.select("Items", resolve({}, tx.table("Items")))
     assert [r["name"] for r in rows] == names
+
+
+async def test_a_connection_the_server_dropped_is_replaced_before_use(store, database):
+    """PostgreSQL restarts or an idle timeout kill pooled connections: the next run still works."""
+    if not database.postgresql:
+        pytest.skip("SQLite has no server to drop connections")
+    await insert(store, "Users", email="a@example.org")
+    async with store.engine.connect() as conn:  # the pooled connection's backend
+        pid = (await conn.exec_driver_sql("select pg_backend_pid()")).scalar_one()
+    import sqlalchemy as sa
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    admin = create_async_engine(store.url)
+    async with admin.connect() as conn:
+        killed = (await conn.execute(sa.text("select pg_terminate_backend(:pid)"),
+                                     {"pid": pid})).scalar_one()
+    await admin.dispose()
+    assert killed
+    made = await insert(store, "Users", email="b@example.org")  # no error: a fresh connection
+    async with store.transaction(writes=False) as tx:
+        assert [r["email"] for r in await tx.select("Users")] == ["a@example.org", made["email"]]
