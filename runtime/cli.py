@@ -20,7 +20,7 @@ from runtime.projectfile import load
 from runtime.scheduler import Scheduler
 from runtime.server import STATE, create_app
 from runtime.store import default_url
-from runtime.workers import StartupError, open_store
+from runtime.workers import Prepared, StartupError, banner, base_url, open_store
 
 COMMANDS_GROUP = "actiongraph.commands"  # other packages (the editor) add subcommands here
 
@@ -257,21 +257,11 @@ async def _serve(args, project, compiled) -> int:
         print(f"cannot listen on {args.host}:{args.port}: {e.strerror} "
               f"(try another --port)", file=sys.stderr)
         return 1
-    base = f"http://{'localhost' if args.host in ('127.0.0.1', '::1') else args.host}:{args.port}"
-    print(f'Actiongraph serving "{project.name}" ({Path(args.file).name}) at {base}')
-    print(f"Database: {_safe(url)}")
-    for line in changes:
-        print(f"  migrated: {line}")
-    for plan in compiled.endpoints:
-        e = plan.endpoint
-        target = f"-> {plan.action.action.name}" if plan.action else "(no action)"
-        print(f"  {e.method:<6} {base}{e.path}  {e.name} {target}")
     scheduler = Scheduler(app[STATE])
     scheduler.start()
-    schedules = scheduler.schedules()
-    for name, when in scheduler.next_runs().items():
-        print(f"  SCHEDULE {name}: {schedules[name].describe()}, next run {when:%Y-%m-%d %H:%M:%S %Z}")
-    print("Press Ctrl+C to stop.", flush=True)
+    base = base_url(args.host, args.port)
+    print("\n".join(banner(Prepared(project, compiled, url, changes), args.file, base)),
+          flush=True)
     stop = asyncio.Event()  # SIGTERM: stop listening, finish the requests in flight, then exit
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -282,16 +272,6 @@ async def _serve(args, project, compiled) -> int:
         await scheduler.stop()
         await runner.cleanup()
     return 0
-
-
-def _safe(url: str) -> str:
-    """A database URL without its password."""
-    from sqlalchemy.engine import make_url
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return url
 
 
 if __name__ == "__main__":

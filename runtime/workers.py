@@ -261,11 +261,11 @@ def prepare(config: ServeConfig) -> Prepared:
     return Prepared(project, compiled, config.url, changes)
 
 
-def banner(prepared: Prepared, file: str, base: str, workers: int) -> list[str]:
-    """The lines `serve` prints once it listens."""
+def banner(prepared: Prepared, file: str, base: str, workers: int = 1) -> list[str]:
+    """The lines `serve` prints once it listens (one process, or a gunicorn master)."""
     project, compiled = prepared.project, prepared.compiled
-    lines = [f'Actiongraph serving "{project.name}" ({Path(file).name}) at {base} '
-             f"with {workers} workers (gunicorn, {WORKER_CLASS})",
+    how = f" with {workers} workers (gunicorn, {WORKER_CLASS})" if workers > 1 else ""
+    lines = [f'Actiongraph serving "{project.name}" ({Path(file).name}) at {base}{how}',
              f"Database: {safe_url(prepared.url)}"]
     lines += [f"  migrated: {line}" for line in prepared.changes]
     for plan in compiled.endpoints:
@@ -273,17 +273,20 @@ def banner(prepared: Prepared, file: str, base: str, workers: int) -> list[str]:
         target = f"-> {plan.action.action.name}" if plan.action else "(no action)"
         lines.append(f"  {e.method:<6} {base}{e.path}  {e.name} {target}")
     now = datetime.now().astimezone()
+    once = " (once across workers)" if workers > 1 else ""
     for action in project.actions:
         if action.trigger.type == "schedule" and action.name in compiled.actions:
             schedule = parse_schedule(action.trigger.schedule or "")
             lines.append(f"  SCHEDULE {action.name}: {schedule.describe()}, next run "
-                         f"{schedule.next_after(now):%Y-%m-%d %H:%M:%S %Z} (once across workers)")
-    lines.append(f"  GET    {base}/healthz  {base}/readyz")
+                         f"{schedule.next_after(now):%Y-%m-%d %H:%M:%S %Z}{once}")
+    lines.append(f"API docs: {base}/docs  (OpenAPI: {base}/openapi.json)")
+    lines.append(f"Health: {base}/healthz  {base}/readyz")
     lines.append("Press Ctrl+C to stop.")
     return lines
 
 
-def _base(host: str, port: int) -> str:
+def base_url(host: str, port: int) -> str:
+    """The address to show for a bind address (localhost for loopback)."""
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
     return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
 
@@ -335,7 +338,7 @@ def serve_workers(args) -> int:
         print(e, file=sys.stderr)
         return 1
     logs.setup(config.log_format)
-    lines = banner(prepared, args.file, _base(args.host, args.port), args.workers)
+    lines = banner(prepared, args.file, base_url(args.host, args.port), args.workers)
     options = gunicorn_options(bind=_bind(args.host, args.port), workers=args.workers,
                                graceful_timeout=int(getattr(args, "graceful_timeout",
                                                             GRACEFUL_TIMEOUT)))
