@@ -113,6 +113,9 @@ _CONDITION = re.compile(
     r"ends_with\b|is_null\b|not_null\b|is null\b|not null\b)\s*(.*?)\s*$")
 
 
+IF_GIVEN = "(if given)"  # the text form of a Where condition's `optional`
+
+
 def parse_where(text: str) -> Any:
     """`id = path.id and likes > 10` as a Where filter; raises ValueError saying what is wrong."""
     text = text.strip()
@@ -122,16 +125,24 @@ def parse_where(text: str) -> Any:
     parts = re.split(rf"\s+{joiner}\s+", text)
     conditions = []
     for part in parts:
+        # `price < query.max (if given)`: left out when the value is empty (an optional filter).
+        optional = bool(re.search(rf"\s*{re.escape(IF_GIVEN)}$", part))
+        part = re.sub(rf"\s*{re.escape(IF_GIVEN)}$", "", part)
         m = _CONDITION.match(part)
         if not m:
             raise ValueError(f'"{part}" is not a condition like: id = path.id')
         name, op, raw = m.group(1), m.group(2).replace(" ", "_"), m.group(3)
         if op in UNARY:
+            if optional:
+                raise ValueError(f'"{part}" has no value, so it cannot be {IF_GIVEN}')
             conditions.append({"field": name, "op": op})
             continue
         if not raw:
             raise ValueError(f'"{part}" needs a value after {op}')
-        conditions.append({"field": name, "op": op, "value": _where_value(raw)})
+        condition = {"field": name, "op": op, "value": _where_value(raw)}
+        if optional:
+            condition["optional"] = True
+        conditions.append(condition)
     return conditions[0] if len(conditions) == 1 else {joiner: conditions}
 
 
@@ -160,7 +171,7 @@ def format_where(where: Any) -> str:
         return f"{where['field']} {op}"
     value = where.get("value")
     shown = value[1:] if isinstance(value, str) and value.startswith("=") else json.dumps(value)
-    return f"{where['field']} {op} {shown}"
+    return f"{where['field']} {op} {shown}" + (f" {IF_GIVEN}" if where.get("optional") else "")
 
 
 def sync_path_variables(base: list[Variable], path: str) -> list[Variable]:

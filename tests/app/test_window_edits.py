@@ -170,6 +170,26 @@ def test_where_text_round_trip():
                             {"field": "user", "op": "=", "value": "ann"}]}
     assert parse_where(format_where(both)) == both
     assert parse_where("caption is null") == {"field": "caption", "op": "is_null"}
+    optional = parse_where("user = query.user (if given) and likes > 3")
+    assert optional == {"and": [{"field": "user", "op": "=", "value": "=query.user",
+                                 "optional": True},
+                                {"field": "likes", "op": ">", "value": 3}]}
+    assert format_where(optional) == "user = query.user (if given) and likes > 3"
+
+
+def test_the_generated_list_filters_survive_the_where_text():
+    """Editing the Where of a generated list as text keeps its filters optional."""
+    from runtime.generate import generate_api
+    from runtime.projectfile import load
+    from tests.app.conftest import EXAMPLES
+
+    project = load(EXAMPLES / "shoes.actiongraph.json")
+    generate_api(project, "Shoes")
+    wheres = [e.settings["where"] for a in project.actions for e in a.events.values()
+              if e.kind == "query" and e.settings.get("where")]
+    assert wheres
+    for where in wheres:
+        assert parse_where(format_where(where)) == where
 
 
 def test_bad_where_text_is_refused_with_a_message(window, posts_copy):
