@@ -217,3 +217,35 @@ def check_logs(result: LoadResult, *outputs: str) -> None:
             result.problems.append(f"a server printed {LOCKED!r}")
         if "Traceback" in text:
             result.problems.append("a server printed a traceback")
+
+
+async def load_and_check(example: str, folder: Path, clients: int, per_client: int,
+                         processes: int = 2) -> LoadResult:
+    """Copy an example into `folder`, serve it from `processes` real `actiongraph serve`
+    processes sharing one SQLite file, load it, stop them, then check every row and log."""
+    import shutil
+
+    from serving import EXAMPLES, ServeProcess
+
+    project = folder / f"{example}.actiongraph.json"
+    shutil.copy(EXAMPLES / f"{example}.actiongraph.json", project)
+    db = folder / f"{example}.db"
+    servers = [ServeProcess(project, f"sqlite:///{db}", folder / f"{example}-{i}.log")
+               for i in range(processes)]
+    try:
+        for server in servers:  # one after the other: the first one creates the tables
+            server.start()
+        urls = [s.url for s in servers]
+        if example == "shoes":
+            result, acked = await shoes_load(urls, clients, per_client)
+        else:
+            result, expected = await posts_load(urls, clients, per_client)
+    finally:
+        for server in servers:
+            server.stop()
+    if example == "shoes":
+        check_shoes(result, db, acked)
+    else:
+        check_posts(result, db, expected)
+    check_logs(result, *(s.output() for s in servers))
+    return result

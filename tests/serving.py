@@ -11,15 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+from procs import free_port  # one helper for every test
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "resources" / "examples"
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on at the moment (on 127.0.0.1)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class ServeProcess:

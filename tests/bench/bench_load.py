@@ -26,33 +26,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # tests/: the shared load code and the serve helper
 
-from loadcheck import check_logs, check_posts, check_shoes, posts_load, shoes_load  # noqa: E402
-from serving import EXAMPLES, ServeProcess  # noqa: E402
+from loadcheck import load_and_check  # noqa: E402
 
 
 async def run(example: str, folder: Path, clients: int, requests: int, processes: int):
-    project = folder / f"{example}.actiongraph.json"
-    shutil.copy(EXAMPLES / f"{example}.actiongraph.json", project)
-    db = folder / f"{example}.db"
-    servers = [ServeProcess(project, f"sqlite:///{db}", folder / f"{example}-{i}.log")
-               for i in range(processes)]
-    try:
-        for server in servers:
-            server.start()
-        urls = [s.url for s in servers]
-        if example == "shoes":
-            result, acked = await shoes_load(urls, clients, requests)
-        else:
-            result, expected = await posts_load(urls, clients, requests)
-    finally:
-        for server in servers:
-            server.stop()
-    if example == "shoes":
-        check_shoes(result, db, acked)
-    else:
-        check_posts(result, db, expected)
-    check_logs(result, *(s.output() for s in servers))
-    return result
+    return await load_and_check(example, folder, clients, requests, processes)
 
 
 def main(argv: list[str] | None = None) -> int:
