@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="seconds a stopping server has to finish its requests (default 30)")
     s.add_argument("--log-format", choices=("json", "text"), default="json",
                    help="one JSON line per request (default) or a short text line")
+    s.add_argument("--no-docs", action="store_true",
+                   help="do not serve the API docs (/docs and /openapi.json)")
     x = sub.add_parser("export-server", help="write a folder to deploy a project on a server")
     x.add_argument("file", help="the project file")
     x.add_argument("dir", help="the folder to write (new or empty)")
@@ -246,7 +248,8 @@ async def _serve(args, project, compiled) -> int:
     except StartupError as e:  # a refused migration, an unreachable database: no traceback
         print(e, file=sys.stderr)
         return 1
-    app = create_app(compiled, store, timeout=args.timeout, max_body=args.max_body)
+    app = create_app(compiled, store, timeout=args.timeout, max_body=args.max_body,
+                     docs=not args.no_docs)
     runner = web.AppRunner(app, access_log=None,
                            shutdown_timeout=getattr(args, "graceful_timeout", 30))
     await runner.setup()
@@ -260,8 +263,8 @@ async def _serve(args, project, compiled) -> int:
     scheduler = Scheduler(app[STATE])
     scheduler.start()
     base = base_url(args.host, args.port)
-    print("\n".join(banner(Prepared(project, compiled, url, changes), args.file, base)),
-          flush=True)
+    print("\n".join(banner(Prepared(project, compiled, url, changes), args.file, base,
+                            docs=not args.no_docs)), flush=True)
     stop = asyncio.Event()  # SIGTERM: stop listening, finish the requests in flight, then exit
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)

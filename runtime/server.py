@@ -315,11 +315,12 @@ def _not_ready(reason: str) -> web.Response:
 
 def create_app(compiled: CompiledProject, store: Store, *, timeout: float = DEFAULT_TIMEOUT,
                max_body: int = MAX_BODY, services: dict[str, Any] | None = None,
-               trace: bool = False) -> web.Application:
+               trace: bool = False, docs: bool = True) -> web.Application:
     """The aiohttp application serving a compiled project (store already opened).
 
     `services` may set the mail service (the editor's Outbox); `trace` records every run's
-    steps (the editor's live server)."""
+    steps (the editor's live server); `docs=False` leaves out /docs and /openapi.json (they
+    then answer 404 like any unknown path)."""
     app = web.Application(client_max_size=max_body)
     app[MAX_BODY_KEY] = max_body
     state = ServerState(store, EndpointTable.build(compiled), compiled, timeout, trace=trace,
@@ -328,9 +329,10 @@ def create_app(compiled: CompiledProject, store: Store, *, timeout: float = DEFA
     app[STATE] = state
     app.router.add_get("/healthz", healthz)  # before the catch-all, like every fixed route
     app.router.add_get("/readyz", readyz)
-    app[DOCS] = DocsCache()
-    app.router.add_get("/openapi.json", openapi_json)  # the paths are in compiler.RESERVED_PATHS
-    app.router.add_get("/docs", docs_page)
+    if docs:
+        app[DOCS] = DocsCache()
+        app.router.add_get("/openapi.json", openapi_json)  # in compiler.RESERVED_PATHS
+        app.router.add_get("/docs", docs_page)
     app.router.add_route("*", "/{tail:.*}", dispatch)
 
     async def close_store(app: web.Application):

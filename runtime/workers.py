@@ -58,6 +58,7 @@ ENV = {
     "ACTIONGRAPH_MAX_BODY": "largest request body in bytes (default 1048576)",
     "ACTIONGRAPH_ALLOW_DATA_LOSS": "1: let a model change drop fields or tables that hold data",
     "ACTIONGRAPH_LOG_FORMAT": "json (default) or text",
+    "ACTIONGRAPH_DOCS": "0: do not serve /docs and /openapi.json",
 }
 
 
@@ -75,6 +76,7 @@ class ServeConfig:
     max_body: int = MAX_BODY
     allow_data_loss: bool = False
     log_format: str = "json"
+    docs: bool = True  # serve /docs and /openapi.json
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
     @property
@@ -110,7 +112,9 @@ class ServeConfig:
                    timeout=number("ACTIONGRAPH_TIMEOUT", float, DEFAULT_TIMEOUT),
                    max_body=number("ACTIONGRAPH_MAX_BODY", int, MAX_BODY),
                    allow_data_loss=env.get("ACTIONGRAPH_ALLOW_DATA_LOSS", "") in ("1", "true", "yes"),
-                   log_format=log_format, environ=env)
+                   log_format=log_format,
+                   docs=env.get("ACTIONGRAPH_DOCS", "1").lower() not in ("0", "false", "no"),
+                   environ=env)
 
 
 # -- starting: the project, the database -----------------------------------------------
@@ -218,7 +222,8 @@ async def build_app(config: ServeConfig) -> web.Application:
     logs.setup(config.log_format)
     project, compiled = load_project(config.project, config.environ)
     store, _ = await open_store(config.url, project, config.allow_data_loss)
-    app = create_app(compiled, store, timeout=config.timeout, max_body=config.max_body)
+    app = create_app(compiled, store, timeout=config.timeout, max_body=config.max_body,
+                     docs=config.docs)
     app.cleanup_ctx.append(_scheduling)  # after close_store: stops before the store closes
     return app
 
@@ -261,7 +266,8 @@ def prepare(config: ServeConfig) -> Prepared:
     return Prepared(project, compiled, config.url, changes)
 
 
-def banner(prepared: Prepared, file: str, base: str, workers: int = 1) -> list[str]:
+def banner(prepared: Prepared, file: str, base: str, workers: int = 1, docs: bool = True
+           ) -> list[str]:
     """The lines `serve` prints once it listens (one process, or a gunicorn master)."""
     project, compiled = prepared.project, prepared.compiled
     how = f" with {workers} workers (gunicorn, {WORKER_CLASS})" if workers > 1 else ""
@@ -279,7 +285,8 @@ def banner(prepared: Prepared, file: str, base: str, workers: int = 1) -> list[s
             schedule = parse_schedule(action.trigger.schedule or "")
             lines.append(f"  SCHEDULE {action.name}: {schedule.describe()}, next run "
                          f"{schedule.next_after(now):%Y-%m-%d %H:%M:%S %Z}{once}")
-    lines.append(f"API docs: {base}/docs  (OpenAPI: {base}/openapi.json)")
+    if docs:
+        lines.append(f"API docs: {base}/docs  (OpenAPI: {base}/openapi.json)")
     lines.append(f"Health: {base}/healthz  {base}/readyz")
     lines.append("Press Ctrl+C to stop.")
     return lines
@@ -330,7 +337,8 @@ def serve_workers(args) -> int:
         return 1
     config = ServeConfig(project=args.file, db=args.db, timeout=args.timeout,
                          max_body=args.max_body, allow_data_loss=args.allow_data_loss,
-                         log_format=getattr(args, "log_format", "json"))
+                         log_format=getattr(args, "log_format", "json"),
+                         docs=not getattr(args, "no_docs", False))
     try:
         check_port(args.host, args.port)
         prepared = prepare(config)
@@ -338,7 +346,8 @@ def serve_workers(args) -> int:
         print(e, file=sys.stderr)
         return 1
     logs.setup(config.log_format)
-    lines = banner(prepared, args.file, base_url(args.host, args.port), args.workers)
+    lines = banner(prepared, args.file, base_url(args.host, args.port), args.workers,
+                   docs=config.docs)
     options = gunicorn_options(bind=_bind(args.host, args.port), workers=args.workers,
                                graceful_timeout=int(getattr(args, "graceful_timeout",
                                                             GRACEFUL_TIMEOUT)))

@@ -471,3 +471,29 @@ async def test_a_multipart_upload_answers_as_documented(serve):
     assert status == 200, body
     schema_of(spec, body_schema(spec, "/v1/uploads", "post", 200)).validate(body)
     assert body == {"name": "r.txt", "size": 5}
+
+
+def test_serve_no_docs_leaves_the_docs_out(tmp_path):
+    """`--no-docs` (or ACTIONGRAPH_DOCS=0 for workers) hides the docs on a public server."""
+    import shutil
+
+    from procs import ACTIONGRAPH, Server, free_port, request
+
+    from runtime.workers import ServeConfig
+
+    project = tmp_path / "shoes.actiongraph.json"
+    shutil.copy(EXAMPLES / "shoes.actiongraph.json", project)
+    port = free_port()
+    server = Server(ACTIONGRAPH + ["serve", str(project), "--port", str(port), "--no-docs"],
+                    tmp_path, port)
+    try:
+        server.start().wait_ready(60)
+        assert request(server.url + "/docs")[0] == 404
+        assert request(server.url + "/openapi.json")[0] == 404
+        assert request(server.url + "/healthz")[0] == 200
+        assert "API docs" not in server.out()
+    finally:
+        server.stop()
+    env = {"ACTIONGRAPH_PROJECT": str(project)}
+    assert ServeConfig.from_env(env).docs is True
+    assert ServeConfig.from_env({**env, "ACTIONGRAPH_DOCS": "0"}).docs is False
