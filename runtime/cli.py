@@ -248,8 +248,8 @@ async def _serve(args, project, compiled) -> int:
     except StartupError as e:  # a refused migration, an unreachable database: no traceback
         print(e, file=sys.stderr)
         return 1
-    app = create_app(compiled, store, timeout=args.timeout, max_body=args.max_body,
-                     docs=not args.no_docs)
+    docs = not getattr(args, "no_docs", False)
+    app = create_app(compiled, store, timeout=args.timeout, max_body=args.max_body, docs=docs)
     runner = web.AppRunner(app, access_log=None,
                            shutdown_timeout=getattr(args, "graceful_timeout", 30))
     await runner.setup()
@@ -264,7 +264,7 @@ async def _serve(args, project, compiled) -> int:
     scheduler.start()
     base = base_url(args.host, args.port)
     print("\n".join(banner(Prepared(project, compiled, url, changes), args.file, base,
-                            docs=not args.no_docs)), flush=True)
+                            docs=docs)), flush=True)
     stop = asyncio.Event()  # SIGTERM: stop listening, finish the requests in flight, then exit
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
