@@ -126,16 +126,24 @@ def _load(path: str):
         return None
 
 
-def check(args) -> int:
-    """`actiongraph check FILE`: every problem with its place, or a one-line summary."""
+def _checked(path: str):
+    """The project of a file with no problems, or None after printing every problem."""
     try:
-        project = load(args.file)
+        project = load(path)
     except ProjectError as e:
         print(e.describe(), file=sys.stderr)
-        return 1
+        return None
     problems = check_project(project)
     if problems:
-        print(ProjectError(problems, args.file).describe(), file=sys.stderr)
+        print(ProjectError(problems, path).describe(), file=sys.stderr)
+        return None
+    return project
+
+
+def check(args) -> int:
+    """`actiongraph check FILE`: every problem with its place, or a one-line summary."""
+    project = _checked(args.file)
+    if project is None:
         return 1
     n = len(project.actions)
     print(f"{args.file}: ok: {_count(len(project.models), 'model')}, "
@@ -200,14 +208,8 @@ def openapi(args) -> int:
     from runtime.openapi import build_openapi, dumps
     from runtime.projectfile import write_atomic
 
-    try:
-        project = load(args.file)
-    except ProjectError as e:
-        print(e.describe(), file=sys.stderr)
-        return 1
-    problems = check_project(project)
-    if problems:
-        print(ProjectError(problems, args.file).describe(), file=sys.stderr)
+    project = _checked(args.file)
+    if project is None:
         return 1
     spec = build_openapi(project, args.server)
     text = render_docs_html(spec) if args.html else dumps(spec)

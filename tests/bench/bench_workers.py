@@ -44,8 +44,8 @@ wrk.headers["Content-Type"] = "application/json"
 """
 
 
-class BenchError(RuntimeError):
-    """Something stopped the measurement."""
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the wrk report reader of bench_serve
+from bench_serve import BenchError, parse_wrk  # noqa: E402
 
 
 @dataclass
@@ -174,34 +174,14 @@ class Server:
 
 # -- load ------------------------------------------------------------------------------------
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
-
-
-def _ms(text: str) -> float:
-    m = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text.strip())
-    if not m:
-        raise BenchError(f"cannot read the latency {text!r}")
-    return float(m.group(1)) * _UNITS[m.group(2)]
-
-
 def wrk(wrk_path: str, url: str, seconds: float, connections: int, threads: int, script: Path):
     argv = [wrk_path, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
             "--latency", "--timeout", "10s", "-s", str(script), url]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
     if done.returncode:
         raise BenchError(f"wrk failed:\n{done.stdout}\n{done.stderr}")
-    text = done.stdout
-    rps = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.M)
-    p50 = re.search(r"^\s+50%\s+(\S+)", text, re.M)
-    p99 = re.search(r"^\s+99%\s+(\S+)", text, re.M)
-    count = re.search(r"^\s+(\d+) requests in", text, re.M)
-    if not (rps and p50 and p99 and count):
-        raise BenchError(f"cannot read wrk's report:\n{text}")
-    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
-    errors = (int(non2xx.group(1)) if non2xx else 0) + \
-        (sum(int(g) for g in sock.groups()) if sock else 0)
-    return float(rps.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), int(count.group(1)), errors
+    r = parse_wrk(done.stdout)
+    return r["rps"], r["p50_ms"], r["p99_ms"], r["requests"], r["non_2xx"] + r["socket_errors"]
 
 
 async def _aiohttp_load(url: str, seconds: float, connections: int):
