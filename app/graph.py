@@ -1162,6 +1162,10 @@ class ActionGraph(QWidget):
         """The graph command a key press stands for, if any."""
         if event.type() not in (QEvent.Type.KeyPress, QEvent.Type.ShortcutOverride):
             return None
+        # Before the standard keys: on X11, Qt's Delete key binding includes Ctrl+D (Emacs style).
+        if (event.modifiers() == Qt.KeyboardModifier.ControlModifier
+                and event.key() == Qt.Key.Key_D):
+            return self.duplicate
         for key, command in (
             (QKeySequence.StandardKey.Copy, self.copy),
             (QKeySequence.StandardKey.Cut, self.cut),
@@ -1177,9 +1181,6 @@ class ActionGraph(QWidget):
             return self.delete_selected
         if plain and event.key() == Qt.Key.Key_F:
             return self.fit
-        if (event.modifiers() == Qt.KeyboardModifier.ControlModifier
-                and event.key() == Qt.Key.Key_D):
-            return self.duplicate
         return None
 
     def _context_menu(self, global_pos, scene_pos: QPointF) -> None:

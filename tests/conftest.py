@@ -26,9 +26,11 @@ from runtime.compiler import compile_project
 from runtime.projectfile import load
 from runtime.server import STATE, create_app
 from runtime.store import Store
+from tests import display
 
-# Qt tests run without a display; set before any test imports Qt.
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The editor tests run on a real X display (a private Xvfb unless one is given); chosen before
+# any test imports Qt.
+PLATFORM = display.start()
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 

@@ -7,8 +7,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
-# Before Qt starts: no display needed, and nothing read from or written to the user's settings.
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Before Qt starts: nothing read from or written to the user's settings (the display is chosen
+# in tests/conftest.py).
 _HOME = Path(tempfile.mkdtemp(prefix="actiongraph-test-home-"))
 os.environ["XDG_CONFIG_HOME"] = str(_HOME / "config")
 os.environ["XDG_DATA_HOME"] = str(_HOME / "data")
@@ -126,11 +126,21 @@ def make_window(qtbot, theme):
         window.prompts = Answers()
         if not crash:
             qtbot.addWidget(window, before_close_func=lambda w: _discard(w))
-        window.show()
+        show(qtbot, window)
         made.append(window)
         return window
 
     yield make
+
+
+def show(qtbot, widget) -> None:
+    """Show a window and make it the active one, as a user's click on it would: on a real
+    display, shortcuts and key presses reach only the active window."""
+    widget.show()
+    qtbot.waitExposed(widget)
+    widget.activateWindow()
+    widget.raise_()
+    qtbot.waitUntil(widget.isActiveWindow, timeout=3000)
 
 
 def _discard(window) -> None:

@@ -28,6 +28,7 @@ from app.properties import ExpressionEdit, PropertiesPanel, from_text, scope_wor
 from nodes import catalogue
 from nodes.kind import EventKind, Port, Setting
 from runtime.project import Event, from_data, to_data
+from tests.app.conftest import show
 
 # NodeGraphQt's viewer still reads `event.pos()`, which PySide6 marks deprecated
 pytestmark = pytest.mark.filterwarnings("ignore:Function.*marked as deprecated:DeprecationWarning")
@@ -107,8 +108,7 @@ def editor(qtbot, shoes):
     widget = ActionGraphEditor(shoes, shoes.project.actions[0])
     qtbot.addWidget(widget)
     widget.resize(1280, 640)
-    widget.show()
-    qtbot.waitExposed(widget)
+    show(qtbot, widget)
     qtbot.wait(20)  # the graph zooms to fit once laid out; gestures come after that
     return widget
 

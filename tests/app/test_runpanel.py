@@ -22,6 +22,7 @@ from runtime.project import Field, Project, Trigger, Variable
 from runtime.projectfile import dumps, load, loads
 from runtime.server import STATE, RequestRecord, create_app
 from runtime.store import Store
+from tests.app.conftest import show
 
 UPDATE = "Update social media post"
 
@@ -96,7 +97,7 @@ async def panel(qtbot, theme, posts_copy, live):
     widget.resize(1100, 520)
     widget.set_document(document)
     widget.set_server(server)
-    widget.show()
+    show(qtbot, widget)
     yield widget
     await widget.close_client()
 
