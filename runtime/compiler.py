@@ -118,13 +118,14 @@ def compile_project(project: Project, revision: int = 1,
     """Check and compile a project; raises ProjectError listing every problem."""
     compiler = Compiler(project, kinds or catalogue())
     compiled = compiler.run(revision)
-    if compiler.problems:
+    # warnings (events the flow never reaches) do not stop a project from being served
+    if any(p.severity == "error" for p in compiler.problems):
         raise ProjectError(compiler.problems)
     return compiled
 
 
 def check_project(project: Project, kinds: dict[str, EventKind] | None = None) -> list[Problem]:
-    """Every problem of a project (empty when it compiles)."""
+    """Every problem of a project, warnings included (empty when there is nothing to say)."""
     compiler = Compiler(project, kinds or catalogue())
     compiler.run(0)
     return compiler.problems
@@ -137,6 +138,7 @@ class Compiler:
         self.project = project
         self.kinds = kinds
         self.problems: list[Problem] = []
+        self.scopes: dict[tuple[str, str], set[str]] = {}  # (action, event) -> names it can read
 
     def problem(self, where: str, message: str) -> None:
         """Record a problem at a place."""
@@ -325,7 +327,7 @@ class Compiler:
                      for loc in LOCATIONS} if endpoint else {loc: set() for loc in LOCATIONS}
         fields_of["auth"] = {"user"} if endpoint and endpoint.auth else set()
         scope_names: set[str] = set(NAMESPACES)
-        values = _Values(self, fields_of)
+        values = _Values(self, fields_of, _body_records(self.project, endpoint))
 
         loaders = []
         for g in a.variables:
@@ -381,9 +383,11 @@ class Compiler:
             step = self._compile_event(a, event, kind, defined, dominators, values, bodies, inside)
             defined_after[eid] = defined | variables[eid]
             dominators_after[eid] = dominators | {eid}
+            self.scopes[(a.name, eid)] = defined
             if step is not None:
                 steps[eid] = step
                 writes = writes or step.kind.writes
+        self._check_unreached(a, order, scope_names, variables, values)
         for eid, step in steps.items():
             step.next = {port: steps.get(target) if target else None
                          for port, target in a.events[eid].next.items()}
@@ -393,10 +397,50 @@ class Compiler:
                                   context="at the end of every path that sets no Response")
         if not 100 <= int(a.response_status or 200) <= 599:
             self.problem(f"{where}.response.status", "a status code is between 100 and 599")
-        if len(self.problems) > before:
+        if any(p.severity == "error" for p in self.problems[before:]):
             return None
         return ActionPlan(a, tuple(loaders), steps.get(a.start) if a.start else None, steps,
                           response or constant(None), int(a.response_status or 200), writes)
+
+    def _check_unreached(self, a: Action, order: list[str], scope_names: set[str],
+                         variables: dict[str, set[str]], values: _Values) -> None:
+        """Check the events the trigger never leads to as well, reporting what is found as
+        warnings: they never run, so they must not stop the rest of the project from serving."""
+        reached = set(order)
+        unreached = [eid for eid in a.events if eid not in reached]
+        if not unreached or not order and a.start in a.events:
+            return  # nothing left out, or the flow is broken (a circle): already reported
+        mark = len(self.problems)
+        preds: dict[str, list[str]] = {eid: [] for eid in unreached}
+        for eid in unreached:
+            for target in a.events[eid].next.values():
+                if target in preds:
+                    preds[target].append(eid)
+        defined_after: dict[str, set[str]] = {}
+        dominators_after: dict[str, set[str]] = {}
+        waiting = list(unreached)
+        while waiting:
+            # each event after the unreached ones that lead to it (a circle among them: any)
+            eid = next((e for e in waiting if all(p in defined_after for p in preds[e])),
+                       waiting[0])
+            waiting.remove(eid)
+            done = [p for p in preds[eid] if p in defined_after]
+            if done:
+                defined = set.intersection(*(defined_after[p] for p in done))
+                dominators = set.intersection(*(dominators_after[p] for p in done))
+            else:
+                defined, dominators = set(scope_names), set()
+            where = f'actions["{a.name}"].events["{eid}"]'
+            if not done:
+                self.problem(where, "not connected to the trigger, so it never runs: link a "
+                                    "flow port (▸) that runs to it")
+            self._compile_event(a, a.events[eid], self.kinds.get(a.events[eid].kind), defined,
+                                dominators, values, {}, set())
+            defined_after[eid] = defined | variables[eid]
+            dominators_after[eid] = dominators | {eid}
+            self.scopes[(a.name, eid)] = defined
+        self.problems[mark:] = [Problem(p.where, p.message, "warning")
+                                for p in self.problems[mark:]]
 
     def _variables(self, event: Event) -> set[str]:
         """The variables an event defines (its outputs named by `as` and `<output>_as`)."""
@@ -575,9 +619,11 @@ def _where(resolver, model):
 class _Values:
     """Compiles literal-or-expression values, checking the variables they read."""
 
-    def __init__(self, compiler: Compiler, fields_of: dict[str, set[str]]):
+    def __init__(self, compiler: Compiler, fields_of: dict[str, set[str]],
+                 records: dict[str, tuple[str, ...]] | None = None):
         self.compiler = compiler
         self.fields_of = fields_of
+        self.records = records or {}  # "body.post" -> the fields its record has
         self.all_names: set[str] = set()
 
     def compile(self, raw: Any, where: str, available: set[str],
@@ -625,6 +671,13 @@ class _Values:
                 ok = False
                 self.compiler.problem(where, f'the endpoint has no {namespace} variable "{attr}"'
                                       + _did_you_mean(attr, sorted(declared)))
+        for variable, name in _record_reads(source):
+            fields = self.records.get(variable)
+            if fields is not None and name not in fields:
+                ok = False
+                self.compiler.problem(where, f'{variable} has no field "{name}" (it has '
+                                      f'{", ".join(fields) or "none"})'
+                                      + _did_you_mean(name, list(fields)))
         if not ok:
             return None
         evaluate = expr.evaluate
@@ -656,6 +709,78 @@ def _namespace_reads(source: str) -> list[tuple[str, str]]:
     return [(n.value.id, n.attr) for n in ast.walk(tree)
             if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Name)
             and n.value.id in NAMESPACES]
+
+
+def _record_reads(source: str) -> list[tuple[str, str]]:
+    """`body.post.caption` read in an expression, as ("body.post", "caption")."""
+    try:
+        tree = ast.parse(source, mode="eval")
+    except SyntaxError:
+        return []
+    return [(f"{n.value.value.id}.{n.value.attr}", n.attr) for n in ast.walk(tree)
+            if isinstance(n, ast.Attribute) and isinstance(n.value, ast.Attribute)
+            and isinstance(n.value.value, ast.Name) and n.value.value.id in NAMESPACES]
+
+
+def _body_records(project: Project, endpoint: Endpoint | None) -> dict[str, tuple[str, ...]]:
+    """The fields a Model or Custom Model body variable really carries (as the binder reads
+    them: the model's fields, or the chosen ones; never id or created_at)."""
+    records = {}
+    for v in endpoint.variables if endpoint else ():
+        model = project.model(v.model or "") if v.kind in ("Model", "Custom Model") else None
+        if model is not None:
+            records[f"{v.location}.{v.name}"] = tuple(
+                f.name for f in model.fields if v.kind == "Model" or f.name in v.fields)
+    return records
+
+
+def _record_words(name: str, project: Project, model_name: Any,
+                  fields: tuple[str, ...] | None = None) -> list[str]:
+    """`name` and `name.field` for each field of a record of a model (all of a stored one)."""
+    model = project.model(model_name) if isinstance(model_name, str) else None
+    if fields is None:
+        fields = ("id", "created_at", *(f.name for f in model.fields)) if model else ()
+    return [name, *(f"{name}.{f}" for f in fields)]
+
+
+def scope_at(project: Project, action: Action, event_id: str,
+             kinds: dict[str, EventKind] | None = None) -> list[str]:
+    """The names an expression of this event may read, as the compiler decides it: endpoint
+    inputs (with the fields a Model body really has), the action's globals and the variables of
+    the events before it on every path, with the fields of the records among them."""
+    kinds = kinds or catalogue()
+    compiler = Compiler(project, kinds)
+    compiler._compile_action(action)
+    defined = compiler.scopes.get((action.name, event_id))
+    if defined is None:
+        return []
+    words: list[str] = []
+    endpoint = project.endpoint(action.trigger.endpoint or "") \
+        if action.trigger.type == "endpoint" else None
+    records = _body_records(project, endpoint)
+    for v in endpoint.variables if endpoint else ():
+        name = f"{v.location}.{v.name}"
+        words += _record_words(name, project, v.model, records[name]) if name in records \
+            else [name]
+    if endpoint is not None and endpoint.auth:
+        profile = project.settings.auth_profile(endpoint.auth)
+        words += _record_words("auth.user", project, profile.model if profile else None)
+    for g in action.variables:
+        if g.name in defined:
+            words += _record_words(g.name, project, g.model) \
+                if g.kind in ("Model", "Custom Model") else [g.name]
+    for event in action.events.values():
+        kind = kinds.get(event.kind)
+        for port in kind.outputs if kind else ():
+            name = event.settings.get(kind.variable_setting(port.name))
+            if not isinstance(name, str) or name not in defined or name in words:
+                continue
+            # a record of the chosen model: what Create makes, and Query with "one"
+            record = port.kind == "Record" or port.name == "result" and event.settings.get("one")
+            model = event.settings.get("model") if record else None
+            words += _record_words(name, project, model) if model else [name]
+    seen: set[str] = set()
+    return [w for w in words if not (w in seen or seen.add(w))]
 
 
 class _Graph:

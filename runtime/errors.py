@@ -12,6 +12,7 @@ class Problem:
 
     where: str
     message: str
+    severity: str = "error"  # or "warning": reported, but the project still compiles and serves
 
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message

@@ -1,10 +1,16 @@
 """The compiler: every problem located, scope rules, wires and flow checked once per revision."""
 
+import copy
+import json
+from pathlib import Path
+
 import pytest
 
-from runtime.compiler import check_project, compile_project
+from runtime.compiler import check_project, compile_project, scope_at
 from runtime.errors import ProjectError
-from runtime.project import Field, GlobalVariable, Project, Trigger, Variable
+from runtime.project import Event, Field, GlobalVariable, Project, Trigger, Variable, from_data
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "resources" / "examples"
 
 
 def shoe_project():
@@ -159,3 +165,56 @@ def test_compile_project_raises_with_every_problem():
         compile_project(p)
     assert 'actions["Create shoe"].events["n1"].kind: unknown event kind "nope"' in \
            [str(x) for x in e.value.problems]
+
+
+def test_an_event_the_trigger_never_reaches_is_a_warning_that_still_serves():
+    p, a = shoe_project()
+    a.add_event("create", model="Shoes", source="=body.shoe", **{"as": "newShoe"})
+    loose = a.add_event("query")  # not linked: the flow never gets there, and it has no model
+    a.start = "n1"
+    found = check_project(p)
+    here = [x for x in found if x.where.startswith(f'actions["Create shoe"].events["{loose.id}"]')]
+    assert any("not connected to the trigger" in x.message for x in here)
+    assert any("Query needs a model" in x.message for x in here)
+    assert {x.severity for x in found} == {"warning"}
+    compile_project(p)  # warnings do not stop a project from being served
+
+
+def test_a_custom_model_body_has_only_its_chosen_fields():
+    p = Project(name="Posts")
+    p.add_model("Posts", [Field("caption"), Field("likes", "Integer")])
+    p.add_endpoint("Edit", "PUT", "/v1/posts/{id}",
+                   [Variable("id", "Number", "path"),
+                    Variable("post", "Custom Model", "body", model="Posts", fields=["caption"])])
+    a = p.add_action("Edit", Trigger("endpoint", endpoint="Edit"))
+    a.add_event("assign", value="=body.post.caption", **{"as": "ok"})
+    a.add_event("assign", after="n1", value="=body.post.id", **{"as": "bad"})
+    assert messages(p) == ['actions["Edit"].events["n2"].settings.value: body.post has no field '
+                           '"id" (it has caption)']
+
+
+def _compiles_at(project, action, eid: str, expression: str) -> bool:
+    """Whether `expression` compiles where event `eid` is: the event is swapped for an Assign
+    reading it, with the same links in and out."""
+    p = copy.deepcopy(project)
+    a = p.action(action.name)
+    a.events[eid] = Event(kind="assign", id=eid, next=dict(a.events[eid].next),
+                          settings={"value": f"={expression}", "as": "probe_value"})
+    a.wires = [w for w in a.wires if eid not in (w.source, w.target)]
+    here = f'actions["{a.name}"].events["{eid}"].settings.value'
+    return not [x for x in check_project(p) if x.where == here]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in EXAMPLES.glob("*.json")))
+def test_the_scope_at_an_event_is_what_the_compiler_accepts_there(name):
+    project = from_data(json.loads((EXAMPLES / name).read_text()))
+    for action in project.actions:
+        for eid in action.events:
+            words = scope_at(project, action, eid)
+            for word in words:
+                assert _compiles_at(project, action, eid, word), (action.name, eid, word)
+    update = project.action("Update social media post")
+    if update is not None:
+        words = scope_at(project, update, "n1")
+        assert "body.post.caption" in words and "body.post.id" not in words
+        assert not _compiles_at(project, update, "n1", "body.post.id")
