@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QBoxLayout,
@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from app import tree as ops
 from app.document import Document
+from app.qtsafe import qt_safe
 from app.theme import ICONS
 from app.tree import Prompts
 from runtime.project import (
@@ -57,7 +58,7 @@ from runtime.project import (
     Variable,
     path_variables,
 )
-from runtime.scheduler import parse_schedule
+from runtime.schedule import parse_schedule
 from runtime.where import OPS, UNARY
 
 REQUEST_LABELS = {"json": "JSON", "multipart": "Multipart form"}
@@ -269,17 +270,21 @@ class RowsModel(QAbstractTableModel):
         return self.index(len(self.fixed) + rows.index(obj), column) if obj in rows \
             else QModelIndex()
 
+    @qt_safe(0)
     def rowCount(self, parent=None) -> int:
         return 0 if parent is not None and parent.isValid() else len(self.fixed) + len(self.rows())
 
+    @qt_safe(0)
     def columnCount(self, parent=None) -> int:
         return 0 if parent is not None and parent.isValid() else len(self.columns)
 
+    @qt_safe(None)
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return self.columns[section].title
         return None
 
+    @qt_safe(None)
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
             return None
@@ -323,6 +328,7 @@ class RowsModel(QAbstractTableModel):
             return QColor("#dc3e42")
         return None
 
+    @qt_safe(Qt.ItemFlag.NoItemFlags)
     def flags(self, index):
         base = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
         if index.row() < len(self.fixed):
@@ -335,6 +341,7 @@ class RowsModel(QAbstractTableModel):
             return base | Qt.ItemFlag.ItemIsUserCheckable
         return base | Qt.ItemFlag.ItemIsEditable
 
+    @qt_safe(False)
     def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:
         obj = self.row(index)
         col = self.columns[index.column()]
@@ -354,6 +361,7 @@ class CellDelegate(QStyledItemDelegate):
     def _column(self, index) -> Column:
         return index.model().columns[index.column()]
 
+    @qt_safe(None)
     def createEditor(self, parent, option, index):
         col = self._column(index)
         obj = index.model().row(index)
@@ -374,6 +382,7 @@ class CellDelegate(QStyledItemDelegate):
             return picker
         return super().createEditor(parent, option, index)
 
+    @qt_safe(None)
     def setEditorData(self, editor, index):
         if isinstance(editor, QComboBox):
             editor.setCurrentText(index.data(Qt.ItemDataRole.EditRole) or "")
@@ -389,6 +398,7 @@ class CellDelegate(QStyledItemDelegate):
         else:
             super().setEditorData(editor, index)
 
+    @qt_safe(None)
     def setModelData(self, editor, model, index):
         if isinstance(editor, QComboBox):
             model.setData(index, editor.currentText())
@@ -398,6 +408,7 @@ class CellDelegate(QStyledItemDelegate):
         else:
             super().setModelData(editor, model, index)
 
+    @qt_safe(None)
     def updateEditorGeometry(self, editor, option, index):
         if isinstance(editor, QListWidget):
             rect = QRect(option.rect)
@@ -449,7 +460,9 @@ class RowsTable(QWidget):
             self.add_button.setMenu(add)
             self.add_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         else:
-            self.add_button.clicked.connect(add)
+            # Called without arguments: clicked(bool) would hand `checked` to the first
+            # optional parameter (a field named False).
+            self.add_button.clicked.connect(lambda: add())
         self.remove_button = QToolButton(toolTip="Remove the selected row")
         self.remove_button.clicked.connect(self.remove_selected)
         self.up_button = QToolButton(toolTip="Move up")
@@ -526,9 +539,8 @@ class Editor(QWidget):
         self.bound = self.item
         self._updating = False
         self.setProperty("role", "form")
-        self.run_shortcut = QShortcut(QKeySequence(RUN_SHORTCUT), self)
-        self.run_shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-        self.run_shortcut.activated.connect(self.click_run)
+        # Ctrl+R (RUN_SHORTCUT) is the main window's Run action: it calls click_run from any
+        # widget of the editor and from the project tree (a shortcut here would be ambiguous).
 
     def run_buttons(self) -> list[QPushButton]:
         """The editor's Run buttons (the shortcut clicks the one showing)."""
@@ -1418,6 +1430,7 @@ class _Strip(QWidget):
         self.box.addWidget(first, 2)
         self.box.addWidget(second, 3)
 
+    @qt_safe(None)
     def resizeEvent(self, event) -> None:
         wide = event.size().width() >= self.breakpoint
         direction = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
@@ -1440,6 +1453,7 @@ class GraphPlaceholder(QFrame):
         layout.addWidget(label)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
+    @qt_safe(QSize)
     def sizeHint(self) -> QSize:
         return QSize(600, 400)
 

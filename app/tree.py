@@ -146,14 +146,31 @@ def find(project: Project, section: str, item_id: str) -> Any:
 
 
 def unique_name(project: Project, section: str, base: str) -> str:
-    """`base`, or `base 2`, `base 3`... whichever is free in the section."""
+    """`base`, or `base 2`, `base 3`... whichever is free in the section.
+
+    Model names are names in expressions, so there the number follows without a space
+    (`Posts2`)."""
     taken = {x.name for x in items(project, section)}
     if base not in taken:
         return base
+    joiner = "" if section == "models" else " "
     n = 2
-    while f"{base} {n}" in taken:
+    while f"{base}{joiner}{n}" in taken:
         n += 1
-    return f"{base} {n}"
+    return f"{base}{joiner}{n}"
+
+
+def copy_name(project: Project, section: str, name: str) -> str:
+    """A free name for a copy: `Posts_copy`, `Posts_copy2` for a model (a name the compiler
+    accepts); `Create post copy`, `Create post copy 2` for endpoints and actions."""
+    return unique_name(project, section, f"{name}_copy" if section == "models"
+                       else f"{name} copy")
+
+
+def _check_name(name: Any, what: str) -> None:
+    """Refuse a name that is not text (a signal's `checked` once slipped in as a field name)."""
+    if not isinstance(name, str):
+        raise TypeError(f"the name of a {what} is text, not {type(name).__name__} {name!r}")
 
 
 def _model_settings(event) -> list[str]:
@@ -203,6 +220,7 @@ def references(project: Project, section: str, name: str) -> list[str]:
 def insert(document: Document, section: str, item: Any, index: int | None = None,
            label: str | None = None) -> Any:
     """Add a model/endpoint/action (undoable); returns it."""
+    _check_name(item.name, SINGULAR[section])
     target = items(document.project, section)
     at = len(target) if index is None else index
 
@@ -247,10 +265,10 @@ def delete(document: Document, section: str, item: Any) -> None:
 
 
 def duplicate(document: Document, section: str, item: Any) -> Any:
-    """A copy named `NAME copy` right after the original (fresh ids for it and its fields)."""
+    """A copy named by `copy_name` right after the original (fresh ids for it and its fields)."""
     project = document.project
     clone = copy.deepcopy(item)
-    clone.name = unique_name(project, section, f"{item.name} copy")
+    clone.name = copy_name(project, section, item.name)
     clone.id = _next_id(ID_PREFIX[section], [x.id for x in items(project, section)])
     if section == "models":
         taken = [f.id for m in project.models for f in m.fields]
@@ -334,6 +352,7 @@ def _rename_in_settings(settings: dict, old: str, new: str) -> dict:
 def add_field(document: Document, model: Model, name: str, kind: str = "Text",
               link: str | None = None, index: int | None = None) -> Field:
     """Add a field to a model (undoable), with an id unique in the project."""
+    _check_name(name, "field")
     taken = [f.id for m in document.project.models for f in m.fields]
     f = Field(name=name, kind=kind, link=link, id=_next_id("f", taken))
     return insert_row(document, model.fields, f, index, f"Add field {name}")
@@ -342,6 +361,8 @@ def add_field(document: Document, model: Model, name: str, kind: str = "Text",
 def insert_row(document: Document, rows: list, row: Any, index: int | None = None,
                label: str = "Add") -> Any:
     """Insert into a list of the project (fields, variables) as one undoable step."""
+    if hasattr(row, "name"):
+        _check_name(row.name, "row")
     at = len(rows) if index is None else index
 
     def apply(forward: bool) -> None:

@@ -92,7 +92,7 @@ def test_duplicate_gives_fresh_ids(window, posts_copy):
     doc = open_posts(window, posts_copy)
     window.tree.select("models", "m1")
     clone = window.tree.duplicate_current()
-    assert clone.name == "Posts copy" and clone.id == "m2"
+    assert clone.name == "Posts_copy" and clone.id == "m2"
     ids = [f.id for m in doc.project.models for f in m.fields]
     assert len(ids) == len(set(ids))
     assert doc.project.models.index(clone) == 1
