@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 
 from app.nodeclasses import (
     FLOW_IN,
+    RUN_PILL_SPACE,
     TRIGGER_OUT,
     EventNodeItem,
     GraphNode,
@@ -393,6 +394,7 @@ class ActionGraph(QWidget):
         self._problems: dict[str, tuple[str, ...]] = {}
         self._trace: dict[str, list] = {}  # event id -> its StepTraces in the last shown run
         self._ran_pipes: list[LeanPipe] = []
+        self._sizes: dict[str, tuple[float, float]] = {}  # a new node's size, by kind
         self._fitted = False
 
         self._viewer = _Viewer(self)
@@ -474,17 +476,23 @@ class ActionGraph(QWidget):
         """Outline in red, with the message on hover, each node a compiler problem is about."""
         prefix = f'actions["{self.action.name}"].'
         found: dict[str, list[str]] = {}
+        errors: set[str] = set()
         for p in problems:
             if not p.where.startswith(prefix):
                 continue
             rest = p.where[len(prefix):]
             if rest.startswith('events["') and '"]' in rest:
-                found.setdefault(rest[8:rest.index('"]')], []).append(p.message)
+                eid = rest[8:rest.index('"]')]
             elif rest.startswith("start"):
-                found.setdefault(TRIGGER_NODE, []).append(p.message)
+                eid = TRIGGER_NODE
+            else:
+                continue
+            found.setdefault(eid, []).append(p.message)
+            if p.severity != "warning":
+                errors.add(eid)
         self._problems = {k: tuple(v) for k, v in found.items()}
         for eid, node in self._nodes.items():
-            node.set_problems(self._problems.get(eid, ()))
+            node.set_problems(self._problems.get(eid, ()), warning=eid not in errors)
 
     def show_trace(self, steps: list | None, failed: str | None = None,
                    error: str | None = None) -> None:
@@ -634,11 +642,15 @@ class ActionGraph(QWidget):
         if kind is None:
             raise KeyError(f'unknown event kind "{kind_id}"')
         if pos is None:
-            pos = self._viewer.mapToScene(self._viewer.viewport().rect().center())
+            pos = self._cursor_point() or self._viewer.mapToScene(
+                self._viewer.viewport().rect().center())
         if isinstance(pos, QPointF):
             pos = (pos.x(), pos.y())
-        # the point is where the title bar's middle lands, as with a dragged palette item
-        at = (float(round(pos[0] - 80)), float(round(pos[1] - 14)))
+        # the point is where the title bar's middle lands, as with a dragged palette item; the
+        # whole node is kept inside the view, so it never lands half hidden
+        width, height = self._kind_size(kind)
+        left, top = self._into_view(QRectF(pos[0] - width / 2, pos[1] - 14, width, height))
+        at = (float(round(left)), float(round(top)))
         eid = next_event_id(self.action)
         event = Event(kind=kind.id, version=kind.version, id=eid)
         a = self.action
@@ -766,6 +778,39 @@ class ActionGraph(QWidget):
 
         self.document.edit("Tidy layout", apply)
 
+    def visible_rect(self) -> QRectF:
+        """The part of the scene the view shows."""
+        return self._viewer.mapToScene(self._viewer.viewport().rect()).boundingRect()
+
+    def _cursor_point(self) -> QPointF | None:
+        """The scene point under the mouse cursor, when the cursor is over the graph."""
+        port = self._viewer.viewport()
+        local = port.mapFromGlobal(QCursor.pos())
+        if not port.rect().contains(local) or not port.isVisible():
+            return None
+        under = QApplication.widgetAt(QCursor.pos())
+        if under is not None and under is not port and not port.isAncestorOf(under):
+            return None  # another window (a popup, the palette's drag image) is in front
+        return self._viewer.mapToScene(local)
+
+    def _into_view(self, rect: QRectF) -> tuple[float, float]:
+        """The top-left corner that moves `rect` the least to put it wholly inside the view
+        (its top-left part when it is larger than the view)."""
+        view = self.visible_rect().adjusted(12, 12 + RUN_PILL_SPACE, -12, -12)
+        x = max(min(rect.left(), view.right() - rect.width()), view.left())
+        y = max(min(rect.top(), view.bottom() - rect.height()), view.top())
+        return x, y
+
+    def _kind_size(self, kind: EventKind) -> tuple[float, float]:
+        """How large a new node of a kind is drawn (settings not made yet)."""
+        size = self._sizes.get(kind.id)
+        if size is None:
+            view = node_class(kind)().view
+            view.set_face(kind.name, "n00", (describe(kind, {}), ""), "", True)
+            view.draw_node()
+            size = self._sizes[kind.id] = (view.width, view.height)
+        return size
+
     def open_picker(self) -> None:
         """Open the add-by-name popup at the cursor (Tab)."""
         view = self._viewer
@@ -880,12 +925,15 @@ class ActionGraph(QWidget):
             t = self.action.trigger
             detail = t.endpoint if t.type == "endpoint" else ""
             return ("", (trigger_summary(self.document.project, self.action), detail or ""),
-                    "What starts this action")
+                    "What starts this action", False)
         event = self.action.events[eid]
         kind = self.kinds.get(event.kind)
         if kind is None:
-            return (eid, (f'unknown event kind "{event.kind}"', event.description), "")
-        return (eid, (describe(kind, event.settings), event.description), first_sentence(kind.doc))
+            return (eid, (f'unknown event kind "{event.kind}"', event.description), "", False)
+        wired = {w.input: f"{w.source}.{w.output}" for w in self.action.wires if w.target == eid}
+        text = describe(kind, event.settings, wired)
+        # an event with nothing set yet says so in a muted line, not "if None"
+        return (eid, (text, event.description), first_sentence(kind.doc), PLACEHOLDER in text)
 
     def _wanted_links(self) -> set[Link]:
         a = self.action
@@ -1103,6 +1151,15 @@ class ActionGraph(QWidget):
             dy = at.y() - min(p[1] for p in points)
         else:
             dx = dy = 40.0
+        if points:  # the pasted events land wholly inside the view
+            sizes = [self._kind_size(self.kinds[e.kind]) if e.kind in self.kinds else (160, 80)
+                     for k, e in source.events.items() if k in source.positions]
+            left = min(p[0] for p in points) + dx
+            top = min(p[1] for p in points) + dy
+            right = max(p[0] + w for p, (w, _h) in zip(points, sizes, strict=True)) + dx
+            bottom = max(p[1] + h for p, (_w, h) in zip(points, sizes, strict=True)) + dy
+            x, y = self._into_view(QRectF(left, top, right - left, bottom - top))
+            dx, dy = dx + x - left, dy + y - top
 
         def mutate() -> None:
             for old, event in source.events.items():
@@ -1264,10 +1321,19 @@ class _Blocked:
         self.obj.blockSignals(self.was)
 
 
-def describe(kind: EventKind, settings: dict) -> str:
-    """A kind's face text for these settings, expressions shown without their `=` mark; a face
+PLACEHOLDER = "…"  # on a node face: a required setting not made yet
+
+
+def describe(kind: EventKind, settings: dict, wired: dict[str, str] | None = None) -> str:
+    """A kind's face text for these settings, expressions shown without their `=` mark, wired
+    inputs by their source, required settings not made yet as "…" (never "None"); a face
     that fails must not take the editor down."""
-    shown = {k: _shown(v) for k, v in settings.items()}
+    shown = {k: _shown(v) for k, v in settings.items() if v not in (None, "")}
+    shown.update(wired or {})
+    for item in (*kind.settings, *kind.inputs):
+        if item.name not in shown:
+            shown[item.name] = item.default if item.default is not None \
+                else PLACEHOLDER if item.required else ""
     try:
         return kind.describe(shown)
     except (TypeError, ValueError, KeyError, AttributeError, IndexError):

@@ -40,6 +40,7 @@ KIND_COLORS = {  # data port and wire colours by port kind
 CATEGORY_COLORS = {"Data": (62, 142, 208), "Logic": (142, 78, 198), "Messaging": (214, 64, 159),
                    "Integrations": (18, 165, 148), "Trigger": (229, 160, 0)}
 PROBLEM_COLOR = (235, 64, 64)
+WARNING_COLOR = (214, 140, 20)  # a node with warnings only (e.g. one the flow never reaches)
 RAN_COLOR = (46, 170, 90)  # events and wires of the last run
 RUN_PILL_SPACE = 20.0  # room above a node for its step number and time in the last run
 SELECTED_COLOR = NodeEnum.SELECTED_BORDER_COLOR.value
@@ -252,9 +253,23 @@ class LeanPipe(PipeItem):
         else:
             self.set_pipe_styling(self._color, self._width)
 
+    def highlight(self):
+        # a wire the last run took stays green when its event is selected: the path of the run
+        # is what the user is looking at; a little wider says "selected"
+        if self._ran:
+            self._highlight = True
+            self.set_pipe_styling(RAN_COLOR, 4.6)
+            return
+        super().highlight()
+
     def draw_path(self, start_port, end_port=None, cursor_pos=None):
         if cursor_pos is not None or end_port is None or not isinstance(start_port, LeanPort):
             super().draw_path(start_port, end_port, cursor_pos)
+            return
+        out, in_ = (end_port, start_port) if start_port.port_type == PortTypeEnum.IN.value \
+            else (start_port, end_port)
+        if in_.center().x() < out.center().x() + 2 * BACK_REACH:
+            self.setPath(backward_path(out, in_))
             return
         p1, p2 = start_port.center(), end_port.center()
         # a horizontal S-curve whose bend grows with the distance (up to a point, so a wire
@@ -268,6 +283,56 @@ class LeanPipe(PipeItem):
         path.cubicTo(QPointF(p1.x() + sign * bend, p1.y() + sag),
                      QPointF(p2.x() - sign * bend, p2.y() + sag), p2)
         self.setPath(path)
+
+
+BACK_REACH = 24.0  # how far a backward wire leaves its port before it turns
+BACK_CLEARANCE = 18.0  # space between a backward wire and the nodes it goes around
+
+
+def backward_path(out: LeanPort, in_: LeanPort) -> QPainterPath:
+    """A wire from an output to an input left of it: out to the right, round below (or above)
+    the nodes in its way, back in from the left, so that it never crosses a node."""
+    p1, p2 = out.center(), in_.center()
+    ends = [out.parentItem().sceneBoundingRect(), in_.parentItem().sceneBoundingRect()]
+    x1, x2 = p1.x() + BACK_REACH, p2.x() - BACK_REACH
+    below = max(r.bottom() for r in ends) + BACK_CLEARANCE
+    above = min(r.top() for r in ends) - BACK_CLEARANCE
+    scene = out.scene()
+    for _ in range(8):  # nodes between the two ends push the way further out
+        band = QRectF(min(x1, x2), min(below, above), abs(x1 - x2), abs(below - above))
+        lower = QRectF(band.left(), below - 1, band.width(), 2)
+        upper = QRectF(band.left(), above - 1, band.width(), 2)
+        hits_low = [i.sceneBoundingRect() for i in scene.items(lower)
+                    if isinstance(i, EventNodeItem)] if scene else []
+        hits_up = [i.sceneBoundingRect() for i in scene.items(upper)
+                   if isinstance(i, EventNodeItem)] if scene else []
+        if not hits_low or not hits_up:
+            break
+        below = max(r.bottom() for r in hits_low) + BACK_CLEARANCE
+        above = min(r.top() for r in hits_up) - BACK_CLEARANCE
+    middle = (p1.y() + p2.y()) / 2
+    if hits_low and not hits_up:
+        y = above
+    elif hits_up and not hits_low:
+        y = below
+    else:
+        y = below if below - middle <= middle - above else above
+    return _rounded([p1, QPointF(x1, p1.y()), QPointF(x1, y), QPointF(x2, y), QPointF(x2, p2.y()),
+                     p2], 10.0)
+
+
+def _rounded(points: list[QPointF], radius: float) -> QPainterPath:
+    """A polyline with its corners rounded."""
+    path = QPainterPath(points[0])
+    for before, corner, after in zip(points, points[1:], points[2:], strict=False):
+        into, out = corner - before, after - corner
+        len_in = max(abs(into.x()) + abs(into.y()), 1e-6)
+        len_out = max(abs(out.x()) + abs(out.y()), 1e-6)
+        r = min(radius, len_in / 2, len_out / 2)
+        path.lineTo(corner - into * (r / len_in))
+        path.quadTo(corner, corner + out * (r / len_out))
+    path.lineTo(points[-1])
+    return path
 
 
 class EventNodeItem(NodeItem):
@@ -285,25 +350,31 @@ class EventNodeItem(NodeItem):
         self.accent = (90, 90, 100)
         self.face: tuple[str, ...] = ()  # summary, then description (either may be "")
         self.problems: tuple[str, ...] = ()
+        self.warning = False  # the problems are only warnings
+        self.placeholder = False  # the face's first line stands for settings not made yet
         self.hint = ""
         self.run: tuple[str, str | None] | None = None  # (badge, error) of the last run
         self._header = 24.0
 
     # -- what the face says ----------------------------------------------------------------
-    def set_face(self, title: str, badge: str, face: tuple[str, ...], hint: str = "") -> None:
-        """Set the title, the id badge and the face lines; lay out again only when they changed."""
-        if (title, badge, face, hint) == (self.name, self.badge, self.face, self.hint):
+    def set_face(self, title: str, badge: str, face: tuple[str, ...], hint: str = "",
+                 placeholder: bool = False) -> None:
+        """Set the title, the id badge and the face lines (the first one muted when it is a
+        `placeholder`); lay out again only when they changed."""
+        if (title, badge, face, hint, placeholder) == (self.name, self.badge, self.face,
+                                                       self.hint, self.placeholder):
             return
         self._properties["name"] = title
-        self.badge, self.face, self.hint = badge, face, hint
+        self.badge, self.face, self.hint, self.placeholder = badge, face, hint, placeholder
         if self.scene():
             self.draw_node()
 
-    def set_problems(self, messages: tuple[str, ...]) -> None:
-        """Outline the node in red and list the messages in its tooltip (empty: clear)."""
-        if messages == self.problems:
+    def set_problems(self, messages: tuple[str, ...], warning: bool = False) -> None:
+        """Outline the node in red (amber for warnings only) and list the messages in its
+        tooltip (empty: clear)."""
+        if (messages, warning) == (self.problems, self.warning):
             return
-        self.problems = messages
+        self.problems, self.warning = messages, warning
         self.update()
 
     def set_run(self, run: tuple[str, str | None] | None) -> None:
@@ -322,7 +393,8 @@ class EventNodeItem(NodeItem):
         lines += [_html(text) for text in self.face if text]
         if self.hint:
             lines.append(f"<i>{_html(self.hint)}</i>")
-        lines += [f'<span style="color:#eb4040">&#9888; {_html(m)}</span>' for m in self.problems]
+        color = "#d68c14" if self.warning else "#eb4040"
+        lines += [f'<span style="color:{color}">&#9888; {_html(m)}</span>' for m in self.problems]
         if self.run is not None:
             badge, error = self.run
             lines.append(f"Last run: {_html(badge)}")
@@ -486,10 +558,12 @@ class EventNodeItem(NodeItem):
             painter.setBrush(QColor(*PROBLEM_COLOR, 40))  # the event that failed: tinted red
             painter.setPen(Qt.PenStyle.NoPen)
             painter.drawRoundedRect(rect.adjusted(0, title_h, 0, 0), radius, radius)
-        if self.problems or (self.run is not None and self.run[1]):
+        if self.problems and not self.warning or (self.run is not None and self.run[1]):
             pen = QPen(QColor(*PROBLEM_COLOR), 2.6)
         elif self.run is not None:
             pen = QPen(QColor(*RAN_COLOR), 2.6)
+        elif self.problems:
+            pen = QPen(QColor(*WARNING_COLOR), 2.6)
         elif self.isSelected():
             pen = QPen(QColor(*SELECTED_COLOR), 2.0)
         else:
@@ -497,7 +571,8 @@ class EventNodeItem(NodeItem):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(pen)
         painter.drawRoundedRect(rect, radius, radius)
-        if self.problems and self.isSelected():
+        if (self.problems or self.run is not None) and self.isSelected():
+            # the outer line says problem or ran; an inner one says selected
             painter.setPen(QPen(QColor(*SELECTED_COLOR), 1.2))
             painter.drawRoundedRect(rect.adjusted(3, 3, -3, -3), radius - 2, radius - 2)
         if readable:
@@ -540,9 +615,9 @@ class EventNodeItem(NodeItem):
         muted.setAlpha(165)
         y = rect.top() + title_h + 3
         for i, (line, font_name) in enumerate(self._lines()):
-            font, metrics = fonts[font_name]
+            font, metrics = fonts["note" if i == 0 and self.placeholder else font_name]
             painter.setFont(font)
-            painter.setPen(text if i == 0 else muted)
+            painter.setPen(text if i == 0 and not self.placeholder else muted)
             elided = metrics.elidedText(line, Qt.TextElideMode.ElideRight, rect.width() - 20)
             painter.drawText(QRectF(rect.left() + 9, y, rect.width() - 18, metrics.height()),
                              left, elided)
@@ -585,13 +660,14 @@ class GraphNode(BaseNode):
         (self.out_ports if output else self.in_ports)[name] = port
         return port
 
-    def set_face(self, badge: str, face: tuple[str, ...], hint: str = "") -> None:
+    def set_face(self, badge: str, face: tuple[str, ...], hint: str = "",
+                 placeholder: bool = False) -> None:
         """Show the id badge and the face lines (summary, description)."""
-        self.view.set_face(self.NODE_NAME, badge, face, hint)
+        self.view.set_face(self.NODE_NAME, badge, face, hint, placeholder)
 
-    def set_problems(self, messages: tuple[str, ...]) -> None:
-        """Outline the node in red with these messages on hover (empty: clear)."""
-        self.view.set_problems(messages)
+    def set_problems(self, messages: tuple[str, ...], warning: bool = False) -> None:
+        """Outline the node in red (amber: warnings only) with these messages on hover."""
+        self.view.set_problems(messages, warning)
 
 
 class EventNode(GraphNode):

@@ -85,12 +85,16 @@ class ProblemsPanel(QWidget):
             return
         self.problems = list(problems)
         self.view.clear()
-        icon = self.theme.icon("error") if self.theme else None
+        icons = {"error": self.theme.icon("error"),
+                 "warning": self.theme.icon("error", self.theme.colors["warning"])} \
+            if self.theme else {}
         for problem in problems:
             item = QTreeWidgetItem([problem.message, describe(problem)])
             item.setData(0, PROBLEM_ROLE, problem)
-            item.setToolTip(0, str(problem))
+            item.setToolTip(0, f"{problem} (a warning: the action still runs)"
+                            if problem.severity == "warning" else str(problem))
             item.setToolTip(1, problem.where)
+            icon = icons.get(problem.severity)
             if icon is not None:
                 item.setIcon(0, icon)
             self.view.addTopLevelItem(item)

@@ -13,7 +13,15 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QRegularExpression, QSize, QStringListModel, Qt, Signal
+from PySide6.QtCore import (
+    QRegularExpression,
+    QSettings,
+    QSize,
+    QStringListModel,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QRegularExpressionValidator
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -39,6 +47,7 @@ from PySide6.QtWidgets import (
 
 from nodes import catalogue
 from nodes.kind import EventKind, Port, Setting
+from runtime.compiler import scope_at
 from runtime.expressions import FUNCTIONS
 from runtime.project import TRIGGER_NODE, Action, Event, Model, Project
 from runtime.where import OPS, UNARY, field_kinds
@@ -50,58 +59,26 @@ ABSENT = object()  # a setting that is not in the event's settings (its default 
 
 # -- what is in scope, and values as text --------------------------------------------------------
 
-def earlier_events(action: Action, event_id: str) -> list[str]:
-    """Events the flow passes before reaching `event_id` (its ancestors), in model order."""
-    preds: dict[str, list[str]] = {}
-    for eid, event in action.events.items():
-        for target in event.next.values():
-            preds.setdefault(target, []).append(eid)
-    seen: set[str] = set()
-    stack = list(preds.get(event_id, []))
-    while stack:
-        eid = stack.pop()
-        if eid not in seen and eid in action.events:
-            seen.add(eid)
-            stack.extend(preds.get(eid, []))
-    seen.discard(event_id)
-    return [eid for eid in action.events if eid in seen]
-
-
-def _model_words(prefix: str, model: Model | None, only: list[str] | None = None) -> list[str]:
-    if model is None:
-        return []
-    names = ["id", "created_at", *(f.name for f in model.fields)]
-    return [f"{prefix}.{n}" for n in names if not only or n in only or n in ("id", "created_at")]
-
-
 def scope_words(project: Project, action: Action, event_id: str,
                 kinds: dict[str, EventKind]) -> list[str]:
-    """What an expression in this event can read: endpoint inputs, globals, earlier `as`
-    variables (with the fields of records), then the functions."""
-    words: list[str] = []
-    endpoint = project.endpoint(action.trigger.endpoint or "") \
-        if action.trigger.type == "endpoint" else None
-    for v in endpoint.variables if endpoint else ():
-        words.append(f"{v.location}.{v.name}")
-        if v.kind in ("Model", "Custom Model"):
-            words += _model_words(f"{v.location}.{v.name}", project.model(v.model or ""),
-                                  v.fields if v.kind == "Custom Model" else None)
-    for g in action.variables:
-        words.append(g.name)
-        if g.kind in ("Model", "Custom Model"):
-            words += _model_words(g.name, project.model(g.model or ""))
-    for eid in earlier_events(action, event_id):
-        event = action.events[eid]
-        kind = kinds.get(event.kind)
-        target = event.settings.get("as")
-        if not target or kind is None or not kind.outputs:
-            continue
-        words.append(target)
-        if kind.outputs[0].kind == "Record" or event.settings.get("one"):
-            words += _model_words(target, project.model(event.settings.get("model") or ""))
-    seen: set[str] = set()
-    unique = [w for w in words if not (w in seen or seen.add(w))]
-    return unique + [f"{name}(" for name in sorted(FUNCTIONS)]
+    """What an expression in this event can read, as the compiler decides it (endpoint inputs,
+    globals, variables of the events before it, with the fields of records), then the
+    functions."""
+    return scope_at(project, action, event_id, kinds) + [f"{name}(" for name in sorted(FUNCTIONS)]
+
+
+DESCRIPTION_OPEN = "properties/descriptionOpen"  # QSettings key: the kind's description shown
+
+
+def description_open() -> bool:
+    """Whether the kind's description shows unfolded: the first time, then as the user left
+    it (folded unless they opened it), so the settings come first."""
+    settings = QSettings()
+    value = settings.value(DESCRIPTION_OPEN)
+    if value is None:
+        settings.setValue(DESCRIPTION_OPEN, False)
+        return True
+    return value in (True, "true", "1", 1)
 
 
 def to_text(value: Any) -> str:
@@ -492,6 +469,9 @@ class PropertiesPanel(QScrollArea):
         self.fields: dict[str, QWidget] = {}  # editors by setting or input name
         self.description: QLineEdit | None = None
         self._signature: Any = None
+        self._shown_id: str | None = None  # the event the form was last built for
+        self.about: QToolButton | None = None  # folds the kind's description
+        self.about_text: QLabel | None = None
         self._committing = False
         self._dependent: list[Callable[[Model | None], None]] = []  # editors that follow the model
         self.graph = None  # the graph whose last run is shown (see `follow`)
@@ -503,7 +483,7 @@ class PropertiesPanel(QScrollArea):
         self.graph = graph
         if graph is not None:
             graph.eventSelected.connect(self.show_event)
-            graph.traceChanged.connect(self._rebuild)
+            graph.traceChanged.connect(self._show_last_run)
             ids = graph.selected_ids()
             if len(ids) == 1:
                 self.show_event(ids[0])
@@ -516,12 +496,13 @@ class PropertiesPanel(QScrollArea):
             return
         if self.graph is not None:
             try:
-                self.graph.traceChanged.disconnect(self._rebuild)
+                self.graph.traceChanged.disconnect(self._show_last_run)
             except (RuntimeError, TypeError):
                 pass  # the old graph is gone
         self.graph = graph
         if graph is not None:
-            graph.traceChanged.connect(self._rebuild)
+            graph.traceChanged.connect(self._show_last_run)
+        self._show_last_run()
 
     def set_action(self, action: Action | None) -> None:
         """Edit events of another action (clears the form)."""
@@ -561,11 +542,15 @@ class PropertiesPanel(QScrollArea):
 
     def _rebuild(self) -> None:
         self._signature = self._compute_signature()
+        # the same event shown again (after an undo, a change elsewhere): stay where the user was
+        keep = self.verticalScrollBar().value() if self.event_id == self._shown_id else 0
+        self._shown_id = self.event_id
         old = self.takeWidget()
         if old is not None:
             old.deleteLater()
         self.fields = {}
         self.description = None
+        self.about = self.about_text = None
         self._dependent = []
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -579,11 +564,27 @@ class PropertiesPanel(QScrollArea):
             layout.addWidget(hint)
         else:
             self._event_form(layout, event)
-        if self.graph is not None and self.event_id:
-            self._last_run(layout, self.graph.trace_of(self.event_id))
+        self._run_box = QVBoxLayout()
+        self._run_box.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(self._run_box)
+        self._show_last_run()
         # a stretch, not top alignment: wrapped labels need their height-for-width honoured
         layout.addStretch(1)
         self.setWidget(body)
+        if keep:
+            body.layout().activate()
+            self.verticalScrollBar().setValue(keep)
+            QTimer.singleShot(0, lambda: self.verticalScrollBar().setValue(keep))
+
+    def _show_last_run(self) -> None:
+        """Show the last run of the event in its own part of the form: a new run (a Send in the
+        Run panel) changes only that part, so the form and its scroll position stay."""
+        box = getattr(self, "_run_box", None)
+        if box is None:
+            return
+        _clear(box)
+        if self.graph is not None and self.event_id:
+            self._last_run(box, self.graph.trace_of(self.event_id))
 
     def _last_run(self, layout, steps: list) -> None:
         """What the event did in the run shown on the graph: time, inputs, outputs, rows, error."""
@@ -616,17 +617,44 @@ class PropertiesPanel(QScrollArea):
         layout.addWidget(title)
         layout.addWidget(box)
 
-    def _heading(self, layout, title: str, doc: str) -> None:
+    def _heading(self, layout, title: str, doc: str, fold: bool = False) -> None:
         head = QLabel(f"<b>{title}</b>")
         head.setTextFormat(Qt.TextFormat.RichText)
         font = head.font()
         font.setPointSizeF(font.pointSizeF() * 1.15)
         head.setFont(font)
-        layout.addWidget(head)
         text = QLabel(doc)
         text.setWordWrap(True)
         text.setEnabled(False)  # the muted colour of the current theme
+        if not fold:
+            layout.addWidget(head)
+            layout.addWidget(text)
+            return
+        # a kind's description folds away, so the settings and mappings need no scrolling
+        about = QToolButton()
+        about.setObjectName("aboutKind")
+        about.setCheckable(True)
+        about.setAutoRaise(True)
+        about.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        about.setText("About")
+        about.setToolTip("Show or hide what this kind of event does")
+        row = QHBoxLayout()
+        row.addWidget(head, 1)
+        row.addWidget(about)
+        layout.addLayout(row)
         layout.addWidget(text)
+
+        def unfold(on: bool, remember: bool = True) -> None:
+            about.setArrowType(Qt.ArrowType.DownArrow if on else Qt.ArrowType.RightArrow)
+            text.setVisible(on)
+            if remember:
+                QSettings().setValue(DESCRIPTION_OPEN, on)
+
+        about.setChecked(description_open())
+        unfold(about.isChecked(), remember=False)
+        about.toggled.connect(unfold)
+        self.about = about
+        self.about_text = text
 
     def _trigger_form(self, layout) -> None:
         t = self.action.trigger
@@ -645,7 +673,7 @@ class PropertiesPanel(QScrollArea):
                           "kept as it is.")
             return
         self._heading(layout, f"{kind.name} <span style='font-weight:normal'>· {event.id}</span>",
-                      kind.doc)
+                      kind.doc, fold=True)
         words = scope_words(self.document.project, self.action, event.id, self.kinds)
         form = _form()
         self.description = QLineEdit(event.description)
