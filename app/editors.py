@@ -948,7 +948,8 @@ class EndpointEditor(Editor):
             self.document.undo.endMacro()
         else:
             ops.insert_row(self.document, e.variables, v, at, f"Add {location} variable {name}")
-        self.variables.select(v, None)
+        # A path variable's name follows the path; the others are named by typing.
+        self.variables.select(v, None if location == "path" else 1)
         return v
 
     def _set_var(self, v: Variable, attr: str, value: Any) -> None:
@@ -993,13 +994,14 @@ class WhereDialog(QDialog):
         self.join = QComboBox()
         self.join.addItems(["all", "any"])
         self.rows: list[tuple[QComboBox, QComboBox, QLineEdit, QWidget]] = []
+        self.remove_buttons: list[QToolButton] = []
         self.grid = QVBoxLayout()
         top = QHBoxLayout()
         top.addWidget(QLabel("Load the record matching"))
         top.addWidget(self.join)
         top.addWidget(QLabel("of:"))
         top.addStretch(1)
-        add = QPushButton("Add condition")
+        add = self.add_button = QPushButton("Add condition")
         add.clicked.connect(lambda: self.add_row())
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
                                    | QDialogButtonBox.StandardButton.Cancel)
@@ -1038,13 +1040,24 @@ class WhereDialog(QDialog):
                       else ("" if raw is None else json.dumps(raw)))
         value.setPlaceholderText("path.id")
         row = QWidget()
+        remove = QToolButton(text="−", toolTip="Remove this condition")
+        remove.clicked.connect(lambda: self.remove_row(row))
         box = QHBoxLayout(row)
         box.setContentsMargins(0, 0, 0, 0)
         box.addWidget(field, 2)
         box.addWidget(op, 1)
         box.addWidget(value, 3)
+        box.addWidget(remove)
         self.grid.addWidget(row)
         self.rows.append((field, op, value, row))
+        self.remove_buttons.append(remove)
+
+    def remove_row(self, row: QWidget) -> None:
+        """Take a condition out of the filter."""
+        at = next(i for i, r in enumerate(self.rows) if r[3] is row)
+        del self.rows[at], self.remove_buttons[at]
+        self.grid.removeWidget(row)
+        row.deleteLater()
 
     def where(self) -> Any:
         """The filter the rows describe."""
@@ -1055,6 +1068,8 @@ class WhereDialog(QDialog):
                 text = value.text().strip()
                 c["value"] = _where_value(text) if text else None
             conditions.append(c)
+        if not conditions:
+            return None  # every condition removed: no filter
         if len(conditions) == 1:
             return conditions[0]
         return {"and" if self.join.currentText() == "all" else "or": conditions}

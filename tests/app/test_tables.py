@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication, QLineEdit
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLineEdit, QMenu
 
 from app import qtsafe
 from app import tree as ops
-from app.editors import RowsTable
+from app.editors import RowsTable, WhereDialog
+from app.settingseditor import SettingsEditor
 
 LEFT = Qt.MouseButton.LeftButton
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -93,3 +94,107 @@ def test_adding_a_row_refuses_a_name_that_is_not_text(window, posts_copy):
     with pytest.raises(TypeError, match="text"):
         ops.add_field(doc, model, False)
     assert [f.name for f in model.fields] == ["user", "caption", "likes"]
+
+
+def choose_from_popup(qtbot, text: str) -> None:
+    """Once the "+" menu pops up, click its entry `text` (the menu runs its own event loop)."""
+
+    def pick():
+        menu = QApplication.activePopupWidget()
+        assert isinstance(menu, QMenu), menu
+        action = next(a for a in menu.actions() if a.text() == text)
+        qtbot.mouseClick(menu, LEFT, pos=menu.actionGeometry(action).center())
+
+    QTimer.singleShot(100, pick)
+
+
+def test_plus_under_endpoint_variables_adds_the_variable_typed(window, posts_copy, qtbot):
+    doc = open_posts(window, posts_copy)
+    editor = window.open_item("endpoints", "e2")
+    endpoint = doc.project.endpoint("Create post")
+    before = [v.name for v in endpoint.variables]
+    choose_from_popup(qtbot, "Query variable")
+    qtbot.mouseClick(editor.variables.add_button, LEFT)
+    type_name(qtbot, "draft")
+    assert [v.name for v in endpoint.variables] == before + ["draft"]
+    draft = endpoint.variables[-1]
+    assert draft.location == "query"
+    delete_then_remove_button(qtbot, editor.variables, lambda: endpoint.variables, draft)
+
+
+def test_plus_under_action_variables_adds_the_variable_typed(window, posts_copy, qtbot):
+    doc = open_posts(window, posts_copy)
+    editor = window.open_item("actions", "a4")
+    action = doc.project.action("Update social media post")
+    before = [g.name for g in action.variables]
+    qtbot.mouseClick(editor.globals.add_button, LEFT)
+    type_name(qtbot, "limit")
+    assert [g.name for g in action.variables] == before + ["limit"]
+    delete_then_remove_button(qtbot, editor.globals, lambda: action.variables,
+                              action.variables[-1])
+
+
+def test_plus_under_auth_profiles_adds_the_profile_typed(window, posts_copy, qtbot):
+    doc = open_posts(window, posts_copy)
+    editor = window.open_item("settings", "settings")
+    assert isinstance(editor, SettingsEditor)
+    profiles = doc.project.settings.auth_profiles
+    qtbot.mouseClick(editor.profiles.add_button, LEFT)
+    type_name(qtbot, "staff")
+    assert [p.name for p in profiles] == ["staff"]
+    delete_then_remove_button(qtbot, editor.profiles, lambda: profiles, profiles[0])
+
+
+def run_dialog(qtbot, steps) -> None:
+    """Run `steps(dialog)` once the modal Where dialog shows; never leave it open on failure."""
+
+    def drive():
+        dialog = QApplication.activeModalWidget()
+        try:
+            assert isinstance(dialog, WhereDialog), dialog
+            qtbot.waitExposed(dialog)
+            steps(dialog)
+        finally:
+            if dialog is not None and dialog.isVisible():
+                dialog.reject()
+
+    QTimer.singleShot(100, drive)
+
+
+def test_where_rows_are_added_typed_and_removed_by_clicks(window, posts_copy, qtbot):
+    doc = open_posts(window, posts_copy)
+    editor = window.open_item("actions", "a4")
+    g = doc.project.action("Update social media post").variables[0]
+    click_row(qtbot, editor.globals, g)
+
+    def steps(dialog):
+        assert len(dialog.rows) == 1
+        qtbot.mouseClick(dialog.add_button, LEFT)
+        qtbot.mouseClick(dialog.add_button, LEFT)
+        field, _op, value, _row = dialog.rows[1]
+        field.lineEdit().selectAll()
+        qtbot.keyClicks(field.lineEdit(), "likes")
+        qtbot.keyClicks(value, "3")
+        qtbot.mouseClick(dialog.remove_buttons[2], LEFT)  # the third one was not wanted
+        qtbot.waitUntil(lambda: len(dialog.rows) == 2)
+        ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+        qtbot.mouseClick(ok, LEFT)
+
+    run_dialog(qtbot, steps)
+    qtbot.mouseClick(editor.where_button, LEFT)
+    assert g.where == {"and": [{"field": "id", "op": "=", "value": "=path.id"},
+                               {"field": "likes", "op": "=", "value": 3}]}
+    # Without a window manager nothing hands activation back once the dialog closes.
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=3000)
+    undo(qtbot, editor.globals.view)
+    assert g.where == {"field": "id", "op": "=", "value": "=path.id"}
+
+    def remove_all(dialog):
+        qtbot.mouseClick(dialog.remove_buttons[0], LEFT)
+        ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+        qtbot.mouseClick(ok, LEFT)
+
+    run_dialog(qtbot, remove_all)
+    qtbot.mouseClick(editor.where_button, LEFT)
+    assert g.where is None
