@@ -10,6 +10,8 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
 
+from app import wheelguard
+
 ORGANIZATION = "Actiongraph"
 APPLICATION = "Actiongraph"
 
@@ -19,6 +21,7 @@ def configure(app: QCoreApplication) -> None:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName(APPLICATION)
+    wheelguard.install(app)  # the wheel changes no value of a widget the user has not clicked
 
 
 def _parser() -> argparse.ArgumentParser:
