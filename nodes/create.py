@@ -1,6 +1,6 @@
 """Create: insert a new record into a data model."""
 
-from nodes.kind import EventKind, Port, Setting, model_summary
+from nodes.kind import EventKind, Port, Raises, Setting, model_summary
 
 
 async def run(ctx, inputs, settings):
@@ -26,13 +26,18 @@ EVENT = EventKind(
     run=run,
     inputs=(Port("source", "Record", "An object whose matching fields are copied "
                  "(e.g. =body.shoe)."),),
-    outputs=(Port("record", "Record", "The new record."),),
+    outputs=(Port("record", "Record", "The new record.",
+                  schema=lambda at: at.record(at.settings.get("model"))),),
     settings=(
         Setting("model", "model", "The data model to insert into.", required=True),
         Setting("values", "field_map", "Field values; they win over `source`.", default={}),
         Setting("as", "variable", "Store the new record in this variable.", default=""),
     ),
-    errors=(422, 409),
+    errors=(
+        Raises(422, "a value does not fit its field"),
+        Raises(409, "a record with the same value of a unique field exists",
+               only=lambda at: at.unique(at.settings.get("model"))),
+    ),
     writes=True,
     summary=model_summary("->"),
 )

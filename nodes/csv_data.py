@@ -4,7 +4,7 @@ import csv
 import io
 import json
 
-from nodes.kind import EventKind, InputProblem, Port, Setting, describe_value
+from nodes.kind import EventKind, InputProblem, Port, Raises, Setting, describe_value
 from nodes.values import json_default
 
 OPERATIONS = ("parse", "build")
@@ -153,6 +153,7 @@ EVENT = EventKind(
                 "writes it).", default=True),
         Setting("as", "variable", "Store the result in this variable.", default=""),
     ),
-    errors=(422, 413),
+    errors=(Raises(422, "parse: the text is not valid CSV or a row does not fit the header"),
+            Raises(413, "parse: the CSV has more than 10,000 rows")),
     summary=_summary,
 )

@@ -3,7 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
-from nodes.kind import EventKind, InputProblem, Port, Setting, describe_value
+from nodes.kind import EventKind, InputProblem, Port, Raises, Setting, describe_value
 
 OPERATIONS = ("now", "add", "subtract", "format", "parse", "difference")
 UNITS = {"seconds": 1, "minutes": 60, "hours": 3600, "days": 86400, "weeks": 604800}
@@ -34,11 +34,7 @@ async def run(ctx, inputs, settings):
 
 
 def _now(ctx) -> datetime:
-    # The architecture keeps the clock behind ctx: a runtime that offers a "clock" service (to
-    # freeze time in tests, say) is asked first; otherwise it is the wall clock.
-    clock = ctx.service("clock") if hasattr(ctx, "service") else None
-    moment = clock() if clock else datetime.now(UTC)
-    return moment.astimezone(UTC)
+    return ctx.now().astimezone(UTC)
 
 
 
@@ -157,6 +153,6 @@ EVENT = EventKind(
                 "difference.", default="days", choices=tuple(UNITS)),
         Setting("as", "variable", "Store the result in this variable.", default=""),
     ),
-    errors=(422,),
+    errors=(Raises(422, "parse: the text is not a date (of the pattern)"),),
     summary=_summary,
 )

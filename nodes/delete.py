@@ -1,6 +1,6 @@
 """Delete: remove one record, or every record matching a Where filter."""
 
-from nodes.kind import EventKind, Port, Setting, model_summary
+from nodes.kind import EventKind, Port, Raises, Setting, model_summary
 
 
 async def run(ctx, inputs, settings):
@@ -27,7 +27,8 @@ EVENT = EventKind(
         "many records were deleted.",
     run=run,
     inputs=(Port("record", "Record", "The record to delete (its id is used)."),),
-    outputs=(Port("count", "Number", "How many records were deleted."),),
+    outputs=(Port("count", "Number", "How many records were deleted.",
+                  schema=lambda at: {"type": "integer", "minimum": 0}),),
     settings=(
         Setting("model", "model", "The data model to delete from.", required=True),
         Setting("where", "where", "Without `record`: which records to delete.", default=None),
@@ -35,7 +36,7 @@ EVENT = EventKind(
                 default=False),
         Setting("as", "variable", "Store the count in this variable.", default=""),
     ),
-    errors=(422,),
+    errors=(Raises(422, "a value of the Where filter does not fit its field"),),
     writes=True,
     summary=model_summary("from"),
 )

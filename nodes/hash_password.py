@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from argon2 import PasswordHasher
 
-from nodes.kind import EventKind, Port, Setting
+from nodes.kind import EventKind, Port, Raises, Setting
 
 # argon2-cffi's defaults (RFC 9106's low-memory profile): salted Argon2id, 64 MiB, 3 passes.
 HASHER = PasswordHasher()
@@ -40,8 +40,9 @@ EVENT = EventKind(
         "status 422. Never store or return the password itself.",
     run=run,
     inputs=(Port("password", "Text", "The password to hash.", required=True),),
-    outputs=(Port("hash", "Text", "The hash (text starting with $argon2id$) to store."),),
+    outputs=(Port("hash", "Text", "The hash (text starting with $argon2id$) to store.",
+                  schema=lambda at: {"type": "string"}),),
     settings=(Setting("as", "variable", "Store the hash in this variable.", default=""),),
-    errors=(422,),
+    errors=(Raises(422, "the password is missing or empty"),),
     summary=lambda s: f"{s.get('password')!s:.24}" + (f" as {s['as']}" if s.get("as") else ""),
 )

@@ -3,7 +3,7 @@
 import json
 import re
 
-from nodes.kind import EventKind, InputProblem, Port, Setting, describe_value
+from nodes.kind import EventKind, InputProblem, Port, Raises, Setting, describe_value
 from nodes.values import json_default
 
 OPERATIONS = ("parse", "stringify", "get")
@@ -159,6 +159,7 @@ EVENT = EventKind(
                 default="null", choices=("null", "error")),
         Setting("as", "variable", "Store the result in this variable.", default=""),
     ),
-    errors=(422,),
+    errors=(Raises(422, "parse: the text is not JSON; get: nothing is at `path` (with "
+                   "`if_missing` error)"),),
     summary=_summary,
 )

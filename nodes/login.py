@@ -1,7 +1,7 @@
 """Login: check an identifier and a password against a users model and issue a token."""
 
 from nodes.hash_password import off_loop
-from nodes.kind import EventKind, Port, Setting
+from nodes.kind import EventKind, Port, Raises, Setting
 
 
 async def run(ctx, inputs, settings):
@@ -40,13 +40,15 @@ EVENT = EventKind(
                  required=True),
             Port("password", "Text", "The password as typed, e.g. =body.password.",
                  required=True)),
-    outputs=(Port("token", "Text", "The signed login token."),
-             Port("user", "Record", "The logged-in user, without the password.")),
+    outputs=(Port("token", "Text", "The signed login token.",
+                  schema=lambda at: {"type": "string", "description": "A login token (JWT)."}),
+             Port("user", "Record", "The logged-in user, without the password.",
+                  schema=lambda at: at.user(at.settings.get("profile") or ""))),
     settings=(
         Setting("profile", "auth_profile", "The auth profile to log in to.", required=True),
         Setting("as", "variable", "Store the token in this variable.", default="token"),
         Setting("user_as", "variable", "Store the user in this variable.", default=""),
     ),
-    errors=(401,),
+    errors=(Raises(401, "the identifier or the password is wrong"),),
     summary=lambda s: f"to {s.get('profile') or '?'}",
 )

@@ -3,7 +3,7 @@
 import math
 from decimal import Decimal, InvalidOperation
 
-from nodes.kind import EventKind, Port, Setting, describe_value, model_summary
+from nodes.kind import EventKind, Port, Raises, Setting, describe_value, model_summary, nullable
 
 MAX_ROWS = 1000  # a list holds at most this many records
 MAX_OFFSET = 2**63 - 1  # larger offsets do not fit the database's integers (and skip all)
@@ -77,6 +77,14 @@ def _order(order: list[tuple[str, bool]]) -> tuple[tuple[str, bool], ...]:
     return tuple(seen.items())
 
 
+def _result(at) -> dict:
+    """One record (or null unless `if_none` is 404) with `one`; otherwise a list of them."""
+    record = at.record(at.settings.get("model"))
+    if at.settings.get("one"):
+        return record if at.settings.get("if_none") == "404" else nullable(record)
+    return {"type": "array", "items": record}
+
+
 EVENT = EventKind(
     id="query",
     name="Query",
@@ -97,7 +105,7 @@ EVENT = EventKind(
              "for descending; checked against the model's fields when it runs (422 otherwise). "
              "`order` then breaks ties."),
     ),
-    outputs=(Port("result", "Any", "The record (one) or the list of records."),),
+    outputs=(Port("result", "Any", "The record (one) or the list of records.", schema=_result),),
     settings=(
         Setting("model", "model", "The data model to read.", required=True),
         Setting("where", "where", "Which records; empty means all.", default=None),
@@ -107,6 +115,10 @@ EVENT = EventKind(
                 default="null", choices=("null", "404")),
         Setting("as", "variable", "Store the result in this variable.", default=""),
     ),
-    errors=(404, 422),
+    errors=(
+        Raises(404, "no record matches (with `one` and `if_none` 404)",
+               only=lambda at: at.settings.get("if_none") == "404"),
+        Raises(422, "a limit, offset or sort given at run time is not valid"),
+    ),
     summary=model_summary("from"),
 )

@@ -1,6 +1,6 @@
 """Raise Error: stop the action with an HTTP status and a message; all its writes are undone."""
 
-from nodes.kind import EventKind, Port, Setting
+from nodes.kind import EventKind, Port, Raises, Setting
 from nodes.values import FUNCTIONS
 
 
@@ -28,5 +28,6 @@ EVENT = EventKind(
                  required=True),),
     settings=(Setting("status", "integer", "The HTTP status code, 400 to 599.", default=400),),
     flow_out=(),  # nothing runs after it
+    errors=(Raises(lambda at: at.settings.get("status") or 400, "the flow reaches it"),),
     summary=lambda s: f"{s.get('status') or 400} {s.get('message')!s:.26}",
 )

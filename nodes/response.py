@@ -1,6 +1,6 @@
 """Response: set what the action answers, and with which status code."""
 
-from nodes.kind import EventKind, Port, Setting
+from nodes.kind import Answer, EventKind, Port, Setting
 
 
 async def run(ctx, inputs, settings):
@@ -19,5 +19,6 @@ EVENT = EventKind(
     run=run,
     inputs=(Port("value", "Any", "The response body."),),
     settings=(Setting("status", "integer", "The HTTP status code.", default=200),),
+    answers=Answer(value="value", status="status", default_status=200),
     summary=lambda s: f"{s.get('status') or 200}",
 )

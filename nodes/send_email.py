@@ -3,7 +3,7 @@
 import re
 from email.utils import parseaddr
 
-from nodes.kind import EventKind, Port, Setting
+from nodes.kind import EventKind, Port, Raises, Setting
 
 # A line break in a header would end it; the mail library refuses such headers at sending time,
 # after the commit, so they are refused here while the run can still be rolled back.
@@ -63,6 +63,6 @@ EVENT = EventKind(
     ),
     outputs=(Port("sent", "Record", "What was queued: to, cc, subject."),),
     settings=(Setting("as", "variable", "Store what was queued in this variable.", default=""),),
-    errors=(422,),
+    errors=(Raises(422, "an address is not valid, `to` is empty or the subject has a line break"),),
     summary=lambda s: f"to {s.get('to')!s:.28}",
 )

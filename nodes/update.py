@@ -1,6 +1,6 @@
 """Update: change one record, or every record matching a Where filter."""
 
-from nodes.kind import EventKind, Port, Setting, model_summary
+from nodes.kind import EventKind, Port, Raises, Setting, model_summary
 
 
 async def run(ctx, inputs, settings):
@@ -23,6 +23,12 @@ async def run(ctx, inputs, settings):
     return {"result": await ctx.db.update(model, settings.get("where"), values)}
 
 
+def _result(at) -> dict:
+    """The record when one is given, otherwise the list of updated records."""
+    record = at.record(at.settings.get("model"))
+    return record if at.given("record") else {"type": "array", "items": record}
+
+
 EVENT = EventKind(
     id="update",
     name="Update",
@@ -39,14 +45,19 @@ EVENT = EventKind(
         Port("source", "Record", "An object whose fields (only those it has) are changed, e.g. "
              "=body.changes; the mapped `values` win over it."),
     ),
-    outputs=(Port("result", "Any", "The updated record, or list of records."),),
+    outputs=(Port("result", "Any", "The updated record, or list of records.", schema=_result),),
     settings=(
         Setting("model", "model", "The data model to update.", required=True),
         Setting("values", "field_map", "The fields to change and their new values.", default={}),
         Setting("where", "where", "Without `record`: which records to update.", default=None),
         Setting("as", "variable", "Store the result in this variable.", default=""),
     ),
-    errors=(404, 422, 409),
+    errors=(
+        Raises(404, "the given record no longer exists", only=lambda at: at.given("record")),
+        Raises(422, "a value does not fit its field"),
+        Raises(409, "the change would repeat the value of a unique field",
+               only=lambda at: at.unique(at.settings.get("model"))),
+    ),
     writes=True,
     summary=model_summary("in"),
 )

@@ -6,7 +6,7 @@ import secrets
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from nodes.hash_password import HASHER, off_loop
-from nodes.kind import EventKind, Port, Setting
+from nodes.kind import EventKind, Port, Raises, Setting
 
 
 @functools.cache
@@ -57,7 +57,8 @@ EVENT = EventKind(
                 "continue with `valid` false.", default="401", choices=("401", "continue")),
         Setting("as", "variable", "Store whether it matched in this variable.", default=""),
     ),
-    errors=(401,),
+    errors=(Raises(401, "the password is wrong (unless `if_invalid` is continue)",
+                   only=lambda at: at.settings.get("if_invalid", "401") == "401"),),
     summary=lambda s: "check password" + (" (401 if wrong)" if s.get("if_invalid", "401") == "401"
                                           else ""),
 )

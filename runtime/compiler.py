@@ -465,8 +465,7 @@ class Compiler:
             self.problem(f"{where}.version", f"made by a newer Actiongraph ({kind.name} version "
                                              f"{event.version}; this one knows {kind.version})")
             return None
-        if event.version < kind.version and kind.upgrade:
-            settings = kind.upgrade(event.version, settings)
+        settings = kind.settings_at(event.version, settings)
         known = {s.name for s in kind.settings} | {p.name for p in kind.inputs}
         for key in settings:
             if key not in known:
@@ -878,8 +877,8 @@ class _Graph:
         for eid in defined_after:  # in flow order
             preds = self.preds[eid]
             before = all(responded[p] for p in preds) if preds else False
-            responded[eid] = before or a.events[eid].kind == "response"
             kind = self.compiler.kinds.get(a.events[eid].kind)
+            responded[eid] = before or kind is not None and kind.answers is not None
             if eid in in_loops or kind is None:
                 continue  # an each branch's end goes back to its loop
             for port in kind.flow_out:

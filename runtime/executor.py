@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from nodes.kind import BREAK, MAX_ITEMS, Each, Flow
@@ -44,7 +45,8 @@ class RunResult:
 
 
 class Context:
-    """What events may use: the transaction, model fields, responding and typed errors."""
+    """What events may use (nodes.kind.Context): the transaction, model fields, responding,
+    typed errors, the log, the clock, mail and the run's services."""
 
     __slots__ = ("db", "step", "response", "logs", "action", "runner", "_fields")
 
@@ -66,8 +68,14 @@ class Context:
         return await self.runner.call(name, values)
 
     def service(self, name: str) -> Any:
-        """A service given to the run (e.g. "mail", "http", "settings"), or None."""
+        """A service given to the run (e.g. "mail", "http", "auth", "clock"), or None."""
         return self.runner.services.get(name) if self.runner else None
+
+    def now(self) -> datetime:
+        """The current time: a "clock" service given to the run (a test freezing time), or
+        the wall clock in UTC."""
+        clock = self.service("clock")
+        return clock() if clock is not None else datetime.now(UTC)
 
     def log(self, message: str, level: str = "info") -> None:
         """Write to the server log (and the run's trace), naming the action and event."""
@@ -107,7 +115,8 @@ async def run_action(plan: ActionPlan, store: Store, inputs: dict[str, Any], *,
     """Run an action with the request's variables; raises ActionError (all writes undone).
 
     `plans` are the project's other actions (for Call Action); `services` are what events
-    may reach besides the database (mail, HTTP client, settings)."""
+    may reach besides the database (mail, HTTP client, auth, and "clock": a function giving
+    the current time, which replaces the wall clock)."""
     try:
         async with asyncio.timeout(timeout):
             return await _run(plan, store, inputs, trace, dry_run, plans or {}, services or {})

@@ -25,7 +25,7 @@ from http import HTTPStatus
 from typing import Any
 
 from nodes import catalogue
-from nodes.kind import EventKind
+from nodes.kind import NULL, EventKind, nullable
 from runtime import kinds as _kinds
 from runtime.project import Action, Endpoint, Model, Project, Variable, path_variables
 
@@ -49,7 +49,6 @@ BOOLEAN_TEXT = r"^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|[Yy][Ee][Ss]|[Nn][Oo]|[
 # A path variable is one segment: no "/", and not "." or ".." (which URLs fold away).
 SEGMENT = r"^(?!\.\.?$)[^/]+$"
 
-NULL: dict = {"type": "null"}
 COMPARISONS = ("=", "!=", "<", "<=", ">", ">=")
 INPUT_RE = re.compile(r"^=\s*(path|query|header|body)\.([A-Za-z_][A-Za-z0-9_]*)\s*$")
 
@@ -138,20 +137,6 @@ class DocsCache:
 def _lenient(title: str, schema: dict) -> dict:
     """A form the binder also accepts, kept out of the docs' type labels."""
     return {**schema, "title": title, "deprecated": True}
-
-
-def nullable(schema: dict) -> dict:
-    """The schema, or null."""
-    if not schema or schema == NULL:
-        return schema
-    if "anyOf" in schema and len(schema) == 1:
-        branches = schema["anyOf"]
-        return schema if NULL in branches else {"anyOf": [*branches, NULL]}
-    kind = schema.get("type")
-    if kind is not None and not {"const", "enum", "anyOf", "allOf", "oneOf", "$ref", "not"} & set(schema):
-        types = kind if isinstance(kind, list) else [kind]
-        return schema if "null" in types else {**schema, "type": [*types, "null"]}
-    return {"anyOf": [schema, NULL]}
 
 
 def union(schemas: list[dict]) -> dict:
@@ -781,31 +766,44 @@ class _Builder:
             kind = self.kinds.get(event.kind)
             if kind is None:
                 continue
-            s = event.settings
-            found = set(getattr(kind, "errors", ()) or ())
-            if kind.id == "raise_error":
-                status = s.get("status") or 400
-                found = {status} if isinstance(status, int) and 400 <= status < 500 else set()
-            elif kind.id == "query" and s.get("if_none") != "404" or \
-                    kind.id == "update" and not self._has_input(action, event.id, "record", s):
-                found.discard(404)
-            elif kind.id == "verify_password" and s.get("if_invalid", "401") != "401":
-                found.discard(401)
-            if kind.id in ("create", "update"):
-                model = self.project.model(s.get("model") or "")
-                if model is None or not any(f.unique for f in model.fields):
-                    found.discard(409)
-            if kind.id == "call_action":
-                called = self.project.action(s.get("action") or "")
-                if called is not None:
-                    found |= self.action_errors(called, seen)
+            at = _Placement(self, action, event, kind)
+            found = kind.statuses(at)
+            for setting in kind.settings:
+                if setting.kind == "action":  # what the called action answers, it answers
+                    called = self.project.action(at.settings.get(setting.name) or "")
+                    if called is not None:
+                        found |= self.action_errors(called, seen)
             errors |= {x for x in found if 400 <= x < 500}
         return errors
 
-    @staticmethod
-    def _has_input(action: Action, event_id: str, port: str, settings: dict) -> bool:
-        return settings.get(port) not in (None, "") or any(
-            w.target == event_id and w.input == port for w in action.wires)
+
+class _Placement:
+    """An event in an action, as its kind's output schemas and errors see it
+    (nodes.kind.Placement): records are references to the document's schemas."""
+
+    def __init__(self, builder: _Builder, action: Action, event: Any, kind: EventKind):
+        self.b = builder
+        self.action = action
+        self.event_id = event.id
+        self.settings = kind.settings_at(event.version, event.settings)
+
+    def given(self, name: str) -> bool:
+        """Whether an input is wired or set."""
+        return self.settings.get(name) not in (None, "") or any(
+            w.target == self.event_id and w.input == name for w in self.action.wires)
+
+    def record(self, model: Any) -> dict:
+        """A reference to the model's schema."""
+        return self.b.model_ref(model if isinstance(model, str) else None)
+
+    def user(self, profile: Any) -> dict:
+        """A reference to the auth profile's user schema."""
+        return self.b.user_ref(profile if isinstance(profile, str) else "")
+
+    def unique(self, model: Any) -> bool:
+        """Whether the model has a unique field."""
+        found = self.b.project.model(model) if isinstance(model, str) else None
+        return found is not None and any(f.unique for f in found.fields)
 
 
 def _phrase(status: int) -> str:
@@ -841,15 +839,17 @@ class _Infer:
         """(status, body schema or None for no body) for the action and its Response events."""
         found = []
         for event in self.action.events.values():
-            if event.kind != "response":
+            kind = self.b.kinds.get(event.kind)
+            if kind is None or kind.answers is None:
                 continue
-            status = event.settings.get("status") or 200
+            answer = kind.answers
+            status = answer.status_at(event.settings)
             if not isinstance(status, int):
                 continue
-            if any(w.target == event.id and w.input == "value" for w in self.action.wires):
+            if any(w.target == event.id and w.input == answer.value for w in self.action.wires):
                 schema = {}
             else:
-                schema = self.value(event.settings.get("value"))
+                schema = self.value(event.settings.get(answer.value))
             found.append((status, self.body(status, schema)))
         status = int(self.action.response_status or 200)
         found.append((status, self.body(status, self.value(self.action.response_value))))
@@ -945,29 +945,7 @@ class _Infer:
         return self.output(event, kind, port)
 
     def output(self, event, kind: EventKind, port: str) -> dict:
-        s = event.settings
-        if kind.id == "create" and port == "record":
-            return self.b.model_ref(s.get("model"))
-        if kind.id == "query" and port == "result":
-            ref = self.b.model_ref(s.get("model"))
-            if s.get("one"):
-                return ref if s.get("if_none") == "404" else nullable(ref)
-            return {"type": "array", "items": ref}
-        if kind.id == "update" and port == "result":
-            ref = self.b.model_ref(s.get("model"))
-            if _Builder._has_input(self.action, event.id, "record", s):
-                return ref
-            return {"type": "array", "items": ref}
-        if kind.id == "delete" and port == "count":
-            return {"type": "integer", "minimum": 0}
-        if kind.id == "login":
-            if port == "token":
-                return {"type": "string", "description": "A login token (JWT)."}
-            if port == "user":
-                return self.b.user_ref(s.get("profile") or "")
-        if kind.id == "hash_password" and port == "hash":
-            return {"type": "string"}
-        return {}
+        return kind.output_schema(port, _Placement(self.b, self.action, event, kind))
 
     def namespace(self, namespace: str, attr: str) -> dict:
         e = self.endpoint
