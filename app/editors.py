@@ -453,6 +453,11 @@ class RowsTable(QWidget):
             if col.stretch:
                 header.setSectionResizeMode(i, QHeaderView.ResizeMode.Stretch)
 
+        # Columns grow to their content (a long name, a Link kind) but keep a width the user set.
+        model.modelReset.connect(self.fit_columns)
+        model.dataChanged.connect(self.fit_columns)
+        self.fit_columns()
+
         label = QLabel(title)
         label.setProperty("role", "heading")
         self.add_button = QToolButton(toolTip=f"Add to {title.lower()}")
@@ -483,6 +488,16 @@ class RowsTable(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.view, 1)
         self.restyle(theme)
+
+    def fit_columns(self, *_changed) -> None:
+        """Widen the columns whose header or cells no longer fit (never narrows one)."""
+        header = self.view.horizontalHeader()
+        for i, col in enumerate(self.model.columns):
+            if col.stretch or (i == len(self.model.columns) - 1 and header.stretchLastSection()):
+                continue
+            needed = max(header.sectionSizeHint(i), self.view.sizeHintForColumn(i), col.width)
+            if self.view.columnWidth(i) < needed:
+                self.view.setColumnWidth(i, needed)
 
     def restyle(self, theme) -> None:
         """Icons for the current colour scheme."""
@@ -978,6 +993,14 @@ class EndpointEditor(Editor):
         self.document.undo.endMacro()
 
 
+def fit_to_text(edit: QLineEdit, least: int = 160, most: int = 480) -> None:
+    """Make a line edit at least as wide as its text (within bounds), so a name is not clipped."""
+    margins = edit.textMargins()
+    room = edit.fontMetrics().horizontalAdvance(edit.text() or edit.placeholderText()) + 24 \
+        + margins.left() + margins.right()
+    edit.setMinimumWidth(max(least, min(most, room)))
+
+
 def _label(text: str) -> QLabel:
     label = QLabel(text)
     label.setProperty("role", "muted")
@@ -1086,6 +1109,7 @@ class ActionEditor(Editor):
         self.name = QLineEdit()
         self.name.setObjectName("name")
         self.name.editingFinished.connect(lambda: self._rename(self.name.text().strip()))
+        self.name.textChanged.connect(lambda _text: fit_to_text(self.name))
         self.trigger_type = QComboBox()
         for value, label in TRIGGER_LABELS.items():
             self.trigger_type.addItem(label, value)
@@ -1188,8 +1212,9 @@ class ActionEditor(Editor):
             "id = path.id) is loaded from the database when the action starts.")
 
         # Settings in a strip above the graph, so the graph gets the whole width.
+        # No fixed minimum width on the card: it would override what its layout needs, and a
+        # long action name was clipped under Run (the name field sizes itself to its text).
         settings = _card(basics)
-        settings.setMinimumWidth(320)
         top = _Strip(settings, _card(self.globals, self.where_error))
 
         # Scrolls rather than squeezing the graph when the window is small.

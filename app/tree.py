@@ -433,6 +433,9 @@ class ProjectTree(QWidget):
         self.add_button.setMenu(self.add_menu)
 
         self.tree = QTreeWidget()
+        # Rows measured before the style sheet's item padding applies keep that height until
+        # the next rebuild: they grew after the first edit.
+        self.tree.ensurePolished()
         self.tree.setHeaderHidden(True)
         self.tree.setIconSize(QSize(16, 16))
         self.tree.setIndentation(14)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLineEdit, QMenu
+from shiboken6 import Shiboken
 
 from app import qtsafe
 from app import tree as ops
@@ -198,3 +199,139 @@ def test_where_rows_are_added_typed_and_removed_by_clicks(window, posts_copy, qt
     run_dialog(qtbot, remove_all)
     qtbot.mouseClick(editor.where_button, LEFT)
     assert g.where is None
+
+
+# -- a cell editor open while its table goes away ---------------------------------------------
+
+def open_name_editor(qtbot, editor) -> QLineEdit:
+    """Start typing a new field's name and leave the cell editor open."""
+    qtbot.mouseClick(editor.fields.add_button, LEFT)
+    line = cell_editor(qtbot)
+    qtbot.keyClicks(line, "half")
+    return line
+
+
+def close_tab_button(qtbot, window, editor) -> None:
+    """Click the close button on an editor's tab."""
+    bar = window.tabs.tabBar()
+    button = bar.tabButton(window.tabs.indexOf(editor), bar.ButtonPosition.RightSide)
+    qtbot.mouseClick(button, LEFT)
+
+
+def test_closing_the_tab_while_a_name_is_typed_keeps_the_app_alive(window, posts_copy, qtbot):
+    doc = open_posts(window, posts_copy)
+    editor = window.open_item("models", "m1")
+    model = doc.project.model("Posts")
+    open_name_editor(qtbot, editor)
+    close_tab_button(qtbot, window, editor)
+    qtbot.waitUntil(lambda: editor not in window.editors())
+    qtbot.wait(50)  # the tab is deleted later; let that happen
+    assert [f.name for f in model.fields][:3] == ["user", "caption", "likes"]
+    assert all(isinstance(f.name, str) for f in model.fields)
+    again = window.open_item("models", "m1")
+    qtbot.mouseClick(again.fields.add_button, LEFT)
+    type_name(qtbot, "views")
+    assert model.field("views") is not None
+
+
+def test_closing_the_project_while_a_name_is_typed_keeps_the_app_alive(window, posts_copy,
+                                                                       qtbot):
+    open_posts(window, posts_copy)
+    editor = window.open_item("models", "m1")
+    open_name_editor(qtbot, editor)
+    window.prompts.saves = ["discard"]
+    assert window.close_project()
+    qtbot.wait(50)
+    assert window.document is None
+    open_posts(window, posts_copy)  # and it opens again, cleanly
+    assert window.open_item("models", "m1") is not None
+
+
+def test_opening_another_project_while_a_kind_is_chosen_keeps_the_app_alive(
+        window, posts_copy, qtbot, tmp_path):
+    import shutil
+
+    open_posts(window, posts_copy)
+    editor = window.open_item("models", "m1")
+    table = editor.fields
+    index = table.model.index_of(window.document.project.model("Posts").field("caption"), 1)
+    rect = table.view.visualRect(index)
+    qtbot.mouseClick(table.view.viewport(), LEFT, pos=rect.center())
+    qtbot.mouseDClick(table.view.viewport(), LEFT, pos=rect.center())
+    qtbot.waitUntil(lambda: QApplication.activePopupWidget() is not None)  # the kinds list
+    QApplication.activePopupWidget().close()
+    other = tmp_path / "other.actiongraph.json"
+    shutil.copyfile(posts_copy, other)
+    window.prompts.saves = ["discard"]
+    assert window.open_file(other)
+    qtbot.wait(50)
+    assert window.document.path == other
+
+
+def test_undo_while_a_name_is_typed_closes_the_cell_editor(window, posts_copy, qtbot):
+    doc = open_posts(window, posts_copy)
+    editor = window.open_item("models", "m1")
+    model = doc.project.model("Posts")
+    line = open_name_editor(qtbot, editor)
+    window.undo_action.trigger()  # the Edit menu's Undo, while the name is still typed
+    qtbot.wait(50)
+    assert [f.name for f in model.fields] == ["user", "caption", "likes"]
+    assert not Shiboken.isValid(line) or not line.isVisible()
+
+
+# -- names and sizes --------------------------------------------------------------------------
+
+def test_duplicate_gives_names_each_section_accepts(window, posts_copy):
+    doc = open_posts(window, posts_copy)
+    project = doc.project
+    made = {}
+    for section, item_id in (("models", "m1"), ("models", "m1"), ("endpoints", "e2"),
+                             ("actions", "a2")):
+        window.tree.select(section, item_id)
+        made.setdefault(section, []).append(window.tree.duplicate_current().name)
+    assert made == {"models": ["Posts_copy", "Posts_copy2"], "endpoints": ["Create post copy"],
+                    "actions": ["Create post copy"]}
+    names = [p.where + ": " + p.message for p in doc.problems() if p.where.endswith(".name")
+             or "name" in p.message]
+    assert names == []
+    assert ops.unique_name(project, "models", "Posts") == "Posts2"
+
+
+def test_tree_rows_keep_their_height_after_an_edit(window, posts_copy, qtbot):
+    doc = open_posts(window, posts_copy)
+    tree = window.tree.tree
+
+    def heights():
+        rows = []
+        for i in range(tree.topLevelItemCount()):
+            top = tree.topLevelItem(i)
+            rows += [top] + [top.child(j) for j in range(top.childCount())]
+        return {tree.visualItemRect(row).height() for row in rows}
+
+    qtbot.wait(20)
+    before = heights()
+    assert len(before) == 1
+    doc.set_attr(doc.project.models[0], "name", "Post", "Rename")
+    qtbot.wait(20)
+    assert heights() == before
+
+
+def test_the_action_name_is_not_clipped(window, posts_copy, qtbot):
+    open_posts(window, posts_copy)
+    editor = window.open_item("actions", "a4")
+    qtbot.wait(20)
+    name = editor.name
+    assert name.text() == "Update social media post"
+    assert name.width() >= name.fontMetrics().horizontalAdvance(name.text()) + 16
+    assert name.geometry().right() < editor.run_button.geometry().left()
+
+
+def test_table_columns_grow_to_their_content(window, posts_copy, qtbot):
+    doc = open_posts(window, posts_copy)
+    editor = window.open_item("models", "m1")
+    model = doc.project.model("Posts")
+    ops.rename_field(doc, model, model.field("caption"), "a_rather_long_caption_of_the_post")
+    table = editor.fields.view
+    assert table.columnWidth(0) >= table.sizeHintForColumn(0)
+    header = table.horizontalHeader()
+    assert all(table.columnWidth(i) >= header.sectionSizeHint(i) for i in range(4))
