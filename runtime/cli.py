@@ -1,100 +1,137 @@
-"""The `actiongraph` command: serve a project headless, check a project file, open the editor."""
+"""The `actiongraph` command: serve a project headless, check a project file, open the editor.
+
+Every subcommand is one `Command` in a table: its name, help line, arguments and handler.
+The built-ins are `BUILTINS`; other packages add theirs through the `actiongraph.commands`
+entry point (the editor's `open`), and `commands()` registers both the same way. Adding a
+command is adding one entry.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
-from importlib.metadata import entry_points
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
-
-from aiohttp import web
+from typing import Any
 
 from runtime import logs
-from runtime.compiler import check_project, compile_project
-from runtime.environ import DB_ENV, resolve
+from runtime.compiler import CompiledProject, check_project
+from runtime.deploy import DeployError
+from runtime.deploy import export_server as write_server_folder
+from runtime.docs import render_docs_html
 from runtime.errors import ProjectError
-from runtime.projectfile import load
-from runtime.scheduler import Scheduler
-from runtime.server import STATE, create_app
-from runtime.store import default_url
-from runtime.workers import Prepared, StartupError, banner, base_url, open_store
+from runtime.generate import GenerateError
+from runtime.generate import generate_api as add_rest_api
+from runtime.host import GRACEFUL_TIMEOUT, Host, ServeConfig, StartupError, load_project
+from runtime.openapi import build_openapi, dumps
+from runtime.project import Project
+from runtime.projectfile import load, save, write_atomic
+from runtime.server import MAX_BODY
+from runtime.workers import Prepared, banner, base_url, serve_workers
 
 COMMANDS_GROUP = "actiongraph.commands"  # other packages (the editor) add subcommands here
 
 
+# -- the table of commands -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Argument:
+    """One argument of a command, as `argparse.ArgumentParser.add_argument` takes it."""
+
+    names: tuple[str, ...]
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def arg(*names: str, **options: Any) -> Argument:
+    """An argument: `arg("--port", type=int, default=8080, help="...")`."""
+    return Argument(names, options)
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: name, help line, arguments and handler.
+
+    With `arguments` (a tuple, maybe empty) the handler gets the parsed arguments
+    (argparse.Namespace) and extra words are refused; with `arguments=None` the command parses
+    its own: the handler gets the rest of the command line as a list of words. Either way it
+    returns the exit status."""
+
+    name: str
+    help: str
+    run: Callable[[Any], int | None]
+    arguments: tuple[Argument, ...] | None = ()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
-    parser = _parser()
+    table = commands()
+    parser = _parser(table.values())
     args, unknown = parser.parse_known_args(argv)
-    if args.command == "openapi":
-        if unknown:
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-        return openapi(args)
-    if args.command in ("serve", "check", "export-server", "generate-api"):
-        if unknown:
-            parser.error(f"unrecognized arguments: {' '.join(unknown)}")
-        return {"serve": serve, "check": check, "export-server": export_server,
-                "generate-api": generate_api}[args.command](args)
-    if args.command is None:
-        return _plugin("open", unknown, parser)
-    # Subcommands from other packages parse their own options (e.g. open --screenshot X FILE).
-    return _plugin(args.command, unknown + args.rest, parser)
+    if args.command is None:  # a bare `actiongraph [options]` opens the editor when installed
+        if "open" not in table:
+            parser.print_help()
+            return 0
+        return int(table["open"].run(unknown) or 0)
+    command = table[args.command]
+    if command.arguments is None:
+        return int(command.run(unknown + args.rest) or 0)
+    if unknown:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    return int(command.run(args) or 0)
 
 
-def _parser() -> argparse.ArgumentParser:
+def commands() -> dict[str, Command]:
+    """Every command by name: the built-ins, then the plug-ins' (a plug-in cannot replace a
+    built-in, nor an earlier plug-in)."""
+    table: dict[str, Command] = {}
+    for command in [*BUILTINS, *(_from_entry_point(ep) for ep in _entry_points())]:
+        table.setdefault(command.name, command)
+    return table
+
+
+def _entry_points() -> Iterable[EntryPoint]:
+    return entry_points(group=COMMANDS_GROUP)
+
+
+def _from_entry_point(ep: EntryPoint) -> Command:
+    """A plug-in's command, loaded only when it runs (the editor's import of Qt is slow).
+
+    The entry point names a Command, or a function taking the rest of the command line."""
+    def run(rest: list[str]) -> int:
+        target = ep.load()
+        if isinstance(target, Command):
+            if target.arguments is None:
+                return int(target.run(rest) or 0)
+            sub = argparse.ArgumentParser(prog=f"actiongraph {ep.name}", description=target.help)
+            _add_arguments(sub, target.arguments)
+            return int(target.run(sub.parse_args(rest)) or 0)
+        return int(target(rest) or 0)
+
+    return Command(ep.name, f"{ep.name} (from {ep.value.split(':')[0]})", run, None)
+
+
+def _parser(table: Iterable[Command] | None = None) -> argparse.ArgumentParser:
+    """The parser of every command (default: all registered ones)."""
     parser = argparse.ArgumentParser(
         prog="actiongraph",
         description="Design back-end actions visually; serve them headless.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    s = sub.add_parser("serve", help="serve a project's endpoints over HTTP")
-    s.add_argument("file", help="the project file (NAME.actiongraph.json)")
-    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    s.add_argument("--port", type=int, default=8080, help="port (default 8080)")
-    s.add_argument("--db", help="SQLAlchemy database URL (default: NAME.db beside the file)")
-    s.add_argument("--timeout", type=float, default=5.0,
-                   help="seconds an action run may take before it is stopped (default 5)")
-    s.add_argument("--max-body", type=int, default=1024 * 1024,
-                   help="largest request body in bytes (default 1 MiB)")
-    s.add_argument("--allow-data-loss", action="store_true",
-                   help="let a model change drop fields or tables that hold data")
-    s.add_argument("--workers", type=_positive, default=1,
-                   help="worker processes; more than 1 runs gunicorn with aiohttp's worker (default 1)")
-    s.add_argument("--graceful-timeout", type=_positive, default=30,
-                   help="seconds a stopping server has to finish its requests (default 30)")
-    s.add_argument("--log-format", choices=("json", "text"), default="json",
-                   help="one JSON line per request (default) or a short text line")
-    s.add_argument("--no-docs", action="store_true",
-                   help="do not serve the API docs (/docs and /openapi.json)")
-    x = sub.add_parser("export-server", help="write a folder to deploy a project on a server")
-    x.add_argument("file", help="the project file")
-    x.add_argument("dir", help="the folder to write (new or empty)")
-    x.add_argument("--force", action="store_true", help="write into a folder that is not empty")
-    c = sub.add_parser("check", help="check a project file and list every problem")
-    c.add_argument("file")
-    g = sub.add_parser("generate-api", help="add list/get/create/replace/update/delete endpoints "
-                                            "and actions for a data model to a project file")
-    g.add_argument("file", help="the project file (saved in place)")
-    g.add_argument("model", help="the data model, e.g. Shoes")
-    o = sub.add_parser("openapi", help="write a project's OpenAPI 3.1 document (or its docs page)")
-    o.add_argument("file", help="the project file")
-    o.add_argument("-o", "--output", metavar="OUT", help="write to this file (default: stdout)")
-    o.add_argument("--html", action="store_true",
-                   help="write the readable API docs page (HTML) instead of the JSON document")
-    o.add_argument("--server", metavar="URL", help="the server URL to put in the document, "
-                                                   "e.g. https://api.example.com")
-    for ep in _plugins():
-        p = sub.add_parser(ep.name, help=f"{ep.name} (from {ep.value.split(':')[0]})",
-                           add_help=False)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
+    for command in commands().values() if table is None else table:
+        if command.arguments is None:
+            p = sub.add_parser(command.name, help=command.help, add_help=False)
+            p.add_argument("rest", nargs=argparse.REMAINDER)
+        else:
+            _add_arguments(sub.add_parser(command.name, help=command.help), command.arguments)
     return parser
 
 
-def _plugins():
-    return [ep for ep in entry_points(group=COMMANDS_GROUP)
-            if ep.name not in ("serve", "check", "export-server")]
+def _add_arguments(parser: argparse.ArgumentParser, arguments: Iterable[Argument]) -> None:
+    for a in arguments:
+        parser.add_argument(*a.names, **a.options)
 
 
 def _positive(text: str) -> int:
@@ -104,27 +141,7 @@ def _positive(text: str) -> int:
     return value
 
 
-def _plugin(name: str, rest: list[str], parser: argparse.ArgumentParser) -> int:
-    for ep in _plugins():
-        if ep.name == name:
-            return int(ep.load()(rest) or 0)
-    if name == "open":
-        parser.print_help()
-        return 0
-    parser.error(f"unknown command {name}")
-    return 2
-
-
-def _load(path: str):
-    """Load and compile a project, or print its problems; returns (project, compiled) or None."""
-    try:
-        project = resolve(load(path), path=path)  # ${NAME} references from the environment
-        return project, compile_project(project)
-    except ProjectError as e:
-        e.path = e.path or path
-        print(e.describe(), file=sys.stderr)
-        return None
-
+# -- the built-in commands -------------------------------------------------------------------
 
 def _checked(path: str):
     """The project of a file with no problems, or None after printing every problem."""
@@ -154,13 +171,9 @@ def check(args) -> int:
 
 def generate_api(args) -> int:
     """`actiongraph generate-api FILE MODEL`: add a model's REST endpoints and actions, save."""
-    from runtime.generate import GenerateError
-    from runtime.generate import generate_api as generate
-    from runtime.projectfile import save
-
     try:
         project = load(args.file)
-        report = generate(project, args.model)
+        report = add_rest_api(project, args.model)
     except ProjectError as e:
         print(e.describe(), file=sys.stderr)
         return 1
@@ -179,11 +192,8 @@ def generate_api(args) -> int:
 
 def export_server(args) -> int:
     """`actiongraph export-server FILE DIR`: the folder to deploy a project with gunicorn."""
-    from runtime.deploy import DeployError
-    from runtime.deploy import export_server as export
-
     try:
-        written = export(args.file, args.dir, force=args.force)
+        written = write_server_folder(args.file, args.dir, force=args.force)
     except ProjectError as e:
         e.path = e.path or args.file
         print(e.describe(), file=sys.stderr)
@@ -204,10 +214,6 @@ def _count(n: int, word: str) -> str:
 
 def openapi(args) -> int:
     """`actiongraph openapi FILE [-o OUT] [--html]`: the API's document, for front-end developers."""
-    from runtime.docs import render_docs_html
-    from runtime.openapi import build_openapi, dumps
-    from runtime.projectfile import write_atomic
-
     project = _checked(args.file)
     if project is None:
         return 1
@@ -226,47 +232,44 @@ def openapi(args) -> int:
     return 0
 
 
-def serve(args) -> int:
+def serve(args: argparse.Namespace) -> int:
     """`actiongraph serve FILE`: answer HTTP requests until Ctrl+C (or SIGTERM)."""
-    if args.workers > 1:
-        from runtime.workers import serve_workers
-
-        return serve_workers(args)
-    loaded = _load(args.file)
-    if loaded is None:
-        return 1
-    logs.setup(args.log_format)
+    config = ServeConfig(project=args.file, db=args.db, host=args.host, port=args.port,
+                         timeout=args.timeout, max_body=args.max_body,
+                         allow_data_loss=args.allow_data_loss, log_format=args.log_format,
+                         docs=not args.no_docs, workers=args.workers,
+                         graceful_timeout=args.graceful_timeout)
+    if config.workers > 1:
+        return serve_workers(config)
     try:
-        return asyncio.run(_serve(args, *loaded))
+        project, compiled = load_project(config.project, config.environ)
+    except StartupError as e:
+        print(e, file=sys.stderr)
+        return 1
+    logs.setup(config.log_format)
+    try:
+        return asyncio.run(_serve(config, project, compiled))
     except KeyboardInterrupt:
         print("stopped")
         return 0
 
 
-async def _serve(args, project, compiled) -> int:
-    url = args.db or os.environ.get(DB_ENV) or default_url(args.file)
+async def _serve(config: ServeConfig, project: Project | None = None,
+                 compiled: CompiledProject | None = None) -> int:
     try:
-        store, changes = await open_store(url, project, allow_data_loss=args.allow_data_loss)
+        host = await Host.open(config, project, compiled=compiled)
     except StartupError as e:  # a refused migration, an unreachable database: no traceback
         print(e, file=sys.stderr)
         return 1
-    docs = not getattr(args, "no_docs", False)
-    app = create_app(compiled, store, timeout=args.timeout, max_body=args.max_body, docs=docs)
-    runner = web.AppRunner(app, access_log=None,
-                           shutdown_timeout=getattr(args, "graceful_timeout", 30))
-    await runner.setup()
     try:
-        await web.TCPSite(runner, args.host, args.port).start()
-    except OSError as e:
-        await runner.cleanup()
-        print(f"cannot listen on {args.host}:{args.port}: {e.strerror} "
+        await host.listen()
+    except OSError as e:  # the Host is closed
+        print(f"cannot listen on {config.host}:{config.port}: {e.strerror} "
               f"(try another --port)", file=sys.stderr)
         return 1
-    scheduler = Scheduler(app[STATE])
-    scheduler.start()
-    base = base_url(args.host, args.port)
-    print("\n".join(banner(Prepared(project, compiled, url, changes), args.file, base,
-                            docs=docs)), flush=True)
+    prepared = Prepared(host.project, host.compiled, config.url, host.changes)
+    print("\n".join(banner(prepared, config.project, base_url(config.host, config.port),
+                            docs=config.docs)), flush=True)
     stop = asyncio.Event()  # SIGTERM: stop listening, finish the requests in flight, then exit
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
@@ -274,9 +277,51 @@ async def _serve(args, project, compiled) -> int:
         await stop.wait()
     finally:
         loop.remove_signal_handler(signal.SIGTERM)
-        await scheduler.stop()
-        await runner.cleanup()
+        await host.close()
     return 0
+
+
+BUILTINS: tuple[Command, ...] = (
+    Command("serve", "serve a project's endpoints over HTTP", serve, (
+        arg("file", help="the project file (NAME.actiongraph.json)"),
+        arg("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)"),
+        arg("--port", type=int, default=8080, help="port (default 8080)"),
+        arg("--db", help="SQLAlchemy database URL (default: NAME.db beside the file)"),
+        arg("--timeout", type=float, default=5.0,
+            help="seconds an action run may take before it is stopped (default 5)"),
+        arg("--max-body", type=int, default=MAX_BODY,
+            help="largest request body in bytes (default 1 MiB)"),
+        arg("--allow-data-loss", action="store_true",
+            help="let a model change drop fields or tables that hold data"),
+        arg("--workers", type=_positive, default=1,
+            help="worker processes; more than 1 runs gunicorn with aiohttp's worker (default 1)"),
+        arg("--graceful-timeout", type=_positive, default=GRACEFUL_TIMEOUT,
+            help="seconds a stopping server has to finish its requests (default 30)"),
+        arg("--log-format", choices=logs.FORMATS, default="json",
+            help="one JSON line per request (default) or a short text line"),
+        arg("--no-docs", action="store_true",
+            help="do not serve the API docs (/docs and /openapi.json)"),
+    )),
+    Command("export-server", "write a folder to deploy a project on a server", export_server, (
+        arg("file", help="the project file"),
+        arg("dir", help="the folder to write (new or empty)"),
+        arg("--force", action="store_true", help="write into a folder that is not empty"),
+    )),
+    Command("check", "check a project file and list every problem", check, (arg("file"),)),
+    Command("generate-api", "add list/get/create/replace/update/delete endpoints and actions "
+                            "for a data model to a project file", generate_api, (
+        arg("file", help="the project file (saved in place)"),
+        arg("model", help="the data model, e.g. Shoes"),
+    )),
+    Command("openapi", "write a project's OpenAPI 3.1 document (or its docs page)", openapi, (
+        arg("file", help="the project file"),
+        arg("-o", "--output", metavar="OUT", help="write to this file (default: stdout)"),
+        arg("--html", action="store_true",
+            help="write the readable API docs page (HTML) instead of the JSON document"),
+        arg("--server", metavar="URL",
+            help="the server URL to put in the document, e.g. https://api.example.com"),
+    )),
+)
 
 
 if __name__ == "__main__":

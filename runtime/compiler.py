@@ -27,6 +27,7 @@ from runtime.project import (
     Project,
     path_variables,
 )
+from runtime.schedule import parse_schedule
 from runtime.where import compile_where, describe, field_kinds
 
 NAMESPACES = LOCATIONS + ("auth",)  # the endpoint's variables, and auth.user when logged in
@@ -313,9 +314,6 @@ class Compiler:
         elif t.type == "action" and t.action and not self.project.action(t.action):
             self.problem(f"{where}.trigger.action", f'unknown action "{t.action}"')
         elif t.type == "schedule":
-            # Imported here: the scheduler imports the executor, which imports this module.
-            from runtime.scheduler import parse_schedule
-
             try:
                 parse_schedule(t.schedule or "")
             except ValueError as e:

@@ -26,8 +26,9 @@ from pathlib import Path
 from runtime.compiler import check_project
 from runtime.environ import DB_ENV, PROJECT_ENV, SECRET_ENV, SMTP_PASSWORD_ENV, references, with_references
 from runtime.errors import ProjectError
+from runtime.host import GRACEFUL_TIMEOUT
 from runtime.projectfile import dumps, load, write_atomic
-from runtime.workers import ENV, GRACEFUL_TIMEOUT, WORKER_CLASS
+from runtime.workers import ENV, WORKER_CLASS
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVER_PACKAGES = ("gunicorn", "asyncpg")  # added to the runtime's own dependencies

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from runtime.workers import ServeConfig, StartupError, worker_app
+from runtime.host import ServeConfig, StartupError
+from runtime.workers import worker_app
 
 
 async def app() -> web.Application:
-    """One worker's application: load, compile, open the store, start the scheduler."""
+    """One worker's application: a Host (load, compile, open the store; the scheduler starts
+    with the application)."""
     try:
         config = ServeConfig.from_env()
     except StartupError as e:

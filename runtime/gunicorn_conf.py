@@ -23,7 +23,8 @@ accesslog = None  # the workers write one JSON line per request themselves
 
 def on_starting(server):
     """In the master, before the workers: load, compile and migrate once, or stop clearly."""
-    from runtime.workers import ServeConfig, StartupError, prepare
+    from runtime.host import ServeConfig, StartupError
+    from runtime.workers import prepare
 
     try:
         prepared = prepare(ServeConfig.from_env())

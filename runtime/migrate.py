@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from runtime.errors import MigrationError
 from runtime.kinds import KindError, convert_field, json_default
 from runtime.project import FIELD_KINDS, Model
-from runtime.store import AUTOMATIC, ID_TYPE, UTCDateTime, build_metadata, column_type, utcnow
+from runtime.tables import AUTOMATIC, ID_TYPE, UTCDateTime, build_metadata, column_type, utcnow
 
 SCHEMA_TABLE = "_actiongraph_schema"  # one row: the shape of the models last applied
 SHAPE_FORMAT = 1

@@ -93,45 +93,6 @@ def dumps(spec: dict[str, Any]) -> str:
     return json.dumps(spec, indent=2, ensure_ascii=False) + "\n"
 
 
-class DocsCache:
-    """The document and docs page of the project being served, made once per compiled revision
-    (the editor swaps revisions in; each is built on its first request) and per server URL."""
-
-    LIMIT = 16  # server URLs kept per revision (each Host a client used)
-
-    def __init__(self):
-        self._compiled: Any = None
-        self._spec: dict[str, Any] | None = None
-        self._texts: dict[tuple[str, str], str] = {}
-
-    def spec(self, compiled: Any, server_url: str | None = None) -> dict[str, Any]:
-        """The document of a compiled project (runtime.compiler.CompiledProject)."""
-        if compiled is not self._compiled or self._spec is None:
-            self._spec = build_openapi(compiled.project)
-            self._compiled = compiled
-            self._texts = {}
-        if server_url is None:
-            return self._spec
-        spec = {k: v for k, v in self._spec.items() if k not in ("paths", "components")}
-        return {**spec, "servers": [{"url": server_url}], "paths": self._spec["paths"],
-                "components": self._spec["components"]}
-
-    def text(self, compiled: Any, server_url: str, form: str) -> str:
-        """The document as JSON text (`form` "json") or the docs page ("html")."""
-        spec = self.spec(compiled, server_url)
-        key = (server_url, form)
-        if key not in self._texts:
-            if len(self._texts) >= self.LIMIT:
-                self._texts.clear()
-            if form == "html":
-                from runtime.docs import render_docs_html
-
-                self._texts[key] = render_docs_html(spec)
-            else:
-                self._texts[key] = dumps(spec)
-        return self._texts[key]
-
-
 # -- schema helpers ----------------------------------------------------------------------------
 
 def _lenient(title: str, schema: dict) -> dict:

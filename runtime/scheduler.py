@@ -1,108 +1,22 @@
-"""Schedule triggers: parse `every 5 minutes` or a cron expression, and run scheduled actions."""
+"""Running scheduled actions at their times, once across workers (runtime.schedule parses them)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import logging
-import re
 import time
 from collections import Counter
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from croniter import croniter
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.schema import CreateTable
 
-from runtime.errors import ActionError
-from runtime.executor import run_action
-from runtime.server import RequestRecord, ServerState
-
-UNITS = {"s": 1, "second": 1, "seconds": 1, "sec": 1, "secs": 1,
-         "m": 60, "minute": 60, "minutes": 60, "min": 60, "mins": 60,
-         "h": 3600, "hour": 3600, "hours": 3600}
-EVERY_RE = re.compile(r"^every\s+(?:(?P<count>[+-]?\d+)\s*)?(?P<unit>[a-z]+)$")
-CRON_FIELDS = "minute hour day month weekday"
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """When an action runs: a fixed interval in seconds or a 5-field cron expression (local time)."""
-
-    text: str
-    interval: int | None = None  # seconds, for `every ...`
-    cron: str | None = None
-
-    def next_after(self, dt: datetime) -> datetime:
-        """The first run strictly after `dt` (a naive `dt` is taken as local time), timezone-aware."""
-        dt = dt.astimezone()
-        if self.interval is not None:
-            # Slots are aligned to the epoch so every worker process computes the same times.
-            step = self.interval
-            seconds = int(dt.timestamp() // step) * step + step
-            return datetime.fromtimestamp(seconds, UTC).astimezone()
-        # Cron runs in local wall-clock time; stepping in naive local time keeps DST changes right.
-        local = dt.replace(tzinfo=None)
-        nxt = croniter(self.cron, local).get_next(datetime)
-        return nxt.astimezone()
-
-    def next_runs(self, n: int, after: datetime | None = None) -> list[datetime]:
-        """The next `n` run times after `after` (default: now)."""
-        at = after if after is not None else datetime.now().astimezone()
-        runs = []
-        for _ in range(n):
-            at = self.next_after(at)
-            runs.append(at)
-        return runs
-
-    def describe(self) -> str:
-        """The schedule in words: `every 5 minutes`, `cron 0 * * * *`."""
-        if self.interval is None:
-            return f"cron {self.cron}"
-        for size, unit in ((3600, "hour"), (60, "minute"), (1, "second")):
-            if self.interval % size == 0:
-                count = self.interval // size
-                return f"every {unit}" if count == 1 else f"every {count} {unit}s"
-        return f"every {self.interval} seconds"  # unreachable: every interval divides by 1
-
-
-def parse_schedule(text: str) -> Schedule:
-    """Parse `every 30 seconds|5 minutes|2 hours`, `every 30s|5m|1h` or a 5-field cron expression."""
-    if not isinstance(text, str) or not text.strip():
-        raise ValueError("the schedule is empty: write e.g. 'every 5 minutes' or a cron "
-                         "expression like '0 * * * *'")
-    source = " ".join(text.split())
-    lowered = source.lower()
-    if lowered.startswith("every"):
-        compact = re.sub(r"^every\s+([+-]?\d+)([a-z]+)$", r"every \1 \2", lowered)
-        match = EVERY_RE.match(compact)
-        if not match or match.group("unit") not in UNITS:
-            raise ValueError(f"{source!r}: write 'every N seconds', 'every N minutes' or 'every N hours' "
-                             "(or 30s, 5m, 1h)")
-        count = int(match.group("count")) if match.group("count") is not None else 1
-        seconds = count * UNITS[match.group("unit")]
-        if seconds < 1:
-            raise ValueError(f"{source}: the interval must be at least 1 second")
-        return Schedule(text=source, interval=seconds)
-    if not source.startswith("@"):
-        fields = source.split(" ")
-        if len(fields) == 1:
-            raise ValueError(f"{source!r}: write 'every 5 minutes', 'every 30s' or a cron expression "
-                             f"like '0 * * * *' ({CRON_FIELDS})")
-        if len(fields) != 5:
-            raise ValueError(f"{source!r}: a cron expression has 5 fields: {CRON_FIELDS}")
-    try:
-        croniter(source, datetime(2000, 1, 1))
-    except (ValueError, KeyError) as exc:
-        raise ValueError(f"{source!r}: not a valid cron expression ({CRON_FIELDS}): {exc}") from None
-    return Schedule(text=source, cron=source)
-
-
-# -- running scheduled actions ---------------------------------------------------------
+from runtime.runs import RunRecord, Served
+from runtime.schedule import Schedule, parse_schedule
 
 log = logging.getLogger("actiongraph.schedule")
 
@@ -115,7 +29,6 @@ SLOTS = sa.Table(
 SLOT_TABLE_LOCK = 0x61637467  # PostgreSQL advisory lock held while the slot table is made
 KEEP_SLOTS = timedelta(days=1)  # claims older than this are deleted as new ones are made
 MAX_NAP = 1.0  # seconds; the scheduler wakes at least this often to notice a new revision
-NO_INPUTS = {"path": {}, "query": {}, "header": {}, "body": {}, "auth": {}}
 
 
 class Clock:
@@ -136,13 +49,14 @@ def slot_key(when: datetime) -> str:
 
 
 class Scheduler:
-    """Runs every action whose trigger is a schedule, at its times, on a server's state.
+    """Runs every action whose trigger is a schedule, at its times, on a served project.
 
-    Each time it wakes it reads `state.compiled`, so a swapped revision's schedules apply
+    Each time it wakes it reads `state.compiled`, so a deployed revision's schedules apply
     without a restart. Before a scheduled run it claims the slot in the database, so several
-    workers sharing one database run each slot once."""
+    workers sharing one database run each slot once. Runs go through `state.run` (a Host's, or
+    a bare ServerState's), like every other run."""
 
-    def __init__(self, state: ServerState, clock: Clock | None = None):
+    def __init__(self, state: Served, clock: Clock | None = None):
         self.state = state
         self.clock = clock or Clock()
         self.counts: Counter[str] = Counter()  # ran, failed, claimed elsewhere, still running
@@ -181,11 +95,11 @@ class Scheduler:
         self._refresh(self.clock.now())
         return dict(self._next)
 
-    async def run_now(self, action_name: str) -> RequestRecord:
+    async def run_now(self, action_name: str) -> RunRecord:
         """Run an action at once, by hand (no slot claim); reported with source "manual"."""
         if action_name not in self.state.compiled.actions:
             raise ValueError(f'unknown action "{action_name}"')
-        return await self._run(action_name, "RUN", "manual")
+        return await self._run(action_name, "manual")
 
     # -- the loop -----------------------------------------------------------------------
     async def _loop(self) -> None:
@@ -242,11 +156,11 @@ class Scheduler:
         try:
             claimed = await self._claim(name, slot_key(due))
         except Exception as e:  # noqa: BLE001 - the database is down or locked: report it
-            record = RequestRecord(time.time(), "SCHEDULE", f"schedule: {name}", 500,
-                                   (time.perf_counter() - started) * 1000, action=name,
-                                   source="schedule",
-                                   error=f"could not claim the run due at {slot_key(due)}: "
-                                         f"{type(e).__name__}: {e}")
+            record = RunRecord(time.time(), "SCHEDULE", f"schedule: {name}", 500,
+                               (time.perf_counter() - started) * 1000, action=name,
+                               source="schedule",
+                               error=f"could not claim the run due at {slot_key(due)}: "
+                                     f"{type(e).__name__}: {e}")
             self.counts["failed"] += 1
             self.state.report(record)
             return
@@ -254,33 +168,12 @@ class Scheduler:
             self.counts["claimed elsewhere"] += 1
             log.debug('schedule: "%s" at %s ran in another worker', name, slot_key(due))
             return
-        await self._run(name, "SCHEDULE", "schedule")
+        await self._run(name, "schedule")
 
-    async def _run(self, name: str, method: str, source: str) -> RequestRecord:
-        """Run an action with no inputs and report it like a request."""
-        started = time.perf_counter()
-        record = RequestRecord(time.time(), method, f"schedule: {name}", 500, 0.0, action=name,
-                               source=source)
-        compiled = self.state.compiled
-        plan = compiled.actions.get(name)
-        try:
-            if plan is None:
-                raise ActionError(f'action "{name}" is no longer in the project', status=404)
-            result = await run_action(plan, self.state.store, copy.deepcopy(NO_INPUTS),
-                                      timeout=self.state.timeout, trace=self.state.trace,
-                                      plans=compiled.actions, services=self.state.services)
-        except ActionError as e:
-            record.status, record.error, record.event, record.trace = e.status, e.logged, e.event, e.trace
-            record.changes = list(getattr(e, "changes", None) or [])
-        except Exception as e:  # noqa: BLE001 - the last guard, as in dispatch: report, go on
-            log.exception('schedule: unexpected error in action "%s"', name)
-            record.error = f"{type(e).__name__}: {e}"
-        else:
-            record.status, record.result = result.status, result
-            record.trace, record.changes = result.trace, result.changes
-        record.ms = (time.perf_counter() - started) * 1000
+    async def _run(self, name: str, source: str) -> RunRecord:
+        """Run an action with no inputs; the state reports it like a request."""
+        record = await self.state.run(name, None, source)
         self.counts["failed" if record.error else "ran"] += 1
-        self.state.report(record)
         return record
 
     async def _claim(self, name: str, slot: str) -> bool:
@@ -297,11 +190,9 @@ class Scheduler:
         if postgresql:
             # ON CONFLICT waits for a worker inserting the same slot and then does nothing: no
             # error (nor a line in the server's log) for each slot another worker won.
-            from sqlalchemy.dialects.postgresql import insert
-
             async with store.transaction() as tx:
                 won = (await tx.conn.execute(
-                    insert(SLOTS).values(action=name, slot=slot).on_conflict_do_nothing()
+                    pg_insert(SLOTS).values(action=name, slot=slot).on_conflict_do_nothing()
                     .returning(SLOTS.c.slot))).first() is not None
                 if won:
                     await tx.conn.execute(sa.delete(SLOTS).where(SLOTS.c.action == name,

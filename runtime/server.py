@@ -16,14 +16,15 @@ from aiohttp import web
 
 from runtime.auth import AuthService
 from runtime.binder import MAX_BODY_KEY, Binder
-from runtime.compiler import CompiledProject, EndpointPlan, compile_project
-from runtime.errors import ActionError, StaleRevision, ValidationError, new_reference
-from runtime.executor import DEFAULT_TIMEOUT, RunResult, run_action
+from runtime.compiler import ActionPlan, CompiledProject, EndpointPlan
+from runtime.docs import render_docs_html
+from runtime.errors import ActionError, ValidationError, new_reference
+from runtime.executor import DEFAULT_TIMEOUT, run_action
 from runtime.http import HttpClient
 from runtime.mail import SmtpMailer
-from runtime.openapi import DocsCache
-from runtime.project import Project
+from runtime.openapi import build_openapi, dumps
 from runtime.renderer import render, to_json
+from runtime.runs import RunRecord, no_inputs
 from runtime.store import Store
 
 log = logging.getLogger("actiongraph.http")
@@ -92,25 +93,7 @@ TAG_HEADER = "X-Actiongraph-Request"  # the editor's Run panel names its request
 DRY_RUN_HEADER = "X-Actiongraph-Dry-Run"  # "1": run, then roll back (only when the state allows)
 
 
-@dataclass
-class RequestRecord:
-    """One run as the server log shows it: an HTTP request, or a scheduled or manual run."""
-
-    started: float  # wall clock (time.time())
-    method: str  # GET, POST, ... or SCHEDULE / RUN for runs without a request
-    path: str
-    status: int
-    ms: float
-    endpoint: str | None = None
-    action: str | None = None
-    error: str | None = None
-    event: str | None = None  # the event that failed, when one did
-    result: RunResult | None = None
-    trace: list | None = None  # StepTrace list of a traced run (also of a failed one)
-    changes: list = field(default_factory=list)  # rows written (rolled back when failed/dry)
-    dry_run: bool = False
-    tag: str | None = None  # the Run panel's X-Actiongraph-Request value
-    source: str = "http"  # http, schedule or manual
+RequestRecord = RunRecord  # the name the editor's panels still use
 
 
 @dataclass
@@ -124,10 +107,10 @@ class ServerState:
     trace: bool = False
     services: dict[str, Any] = field(default_factory=dict)  # mail, http, auth for events
     retired: list[Any] = field(default_factory=list)  # clients to close when the server stops
-    listeners: list[Callable[[RequestRecord], None]] = field(default_factory=list)
+    listeners: list[Callable[[RunRecord], None]] = field(default_factory=list)
     dry_run_header: bool = False  # honour X-Actiongraph-Dry-Run (the editor's live server only)
 
-    def report(self, record: RequestRecord) -> None:
+    def report(self, record: RunRecord) -> None:
         """Log a finished run and tell the listeners (the editor's server log)."""
         # `run` lets a headless server write the record as one JSON line (runtime.logs).
         log.info("%s %s %d %.1f ms", record.method, record.path, record.status, record.ms,
@@ -153,14 +136,55 @@ class ServerState:
                 self.retired.append(http)
         self.compiled, self.table = compiled, table
 
-    async def deploy(self, project: Project, revision: int, allow_data_loss: bool = False) -> None:
-        """Compile, migrate the database, then swap; on any error the old revision keeps serving."""
-        if revision <= self.table.revision:
-            raise StaleRevision(f"revision {revision} is not newer than the one served "
-                                f"({self.table.revision})")
-        compiled = compile_project(project, revision)
-        await self.store.open(project, allow_data_loss=allow_data_loss)
-        self.swap(compiled)
+    async def close(self) -> None:
+        """Close the outgoing HTTP clients and the store (the server has stopped)."""
+        for client in [self.services.get("http"), *self.retired]:
+            if client is not None:
+                await client.close()
+        await self.store.close()
+
+    async def run(self, action: str | ActionPlan, inputs: dict[str, Any] | None = None,
+                  source: str = "manual", *, record: RunRecord | None = None,
+                  dry_run: bool = False, report: bool = True) -> RunRecord:
+        """Run an action of the revision served now and fill its record: the one way an action
+        runs, for HTTP, schedules and manual runs alike. Never raises for a failed run.
+
+        A record made by the caller (HTTP: method, path, tag) is filled in place; `report=False`
+        leaves reporting to the caller (HTTP reports once the response is rendered)."""
+        started = time.perf_counter()
+        compiled = self.compiled
+        plan = compiled.actions.get(action) if isinstance(action, str) else action
+        name = action if isinstance(action, str) else action.action.name
+        if record is None:
+            # The server log has always named runs without a request this way.
+            record = RunRecord(time.time(), "SCHEDULE" if source == "schedule" else "RUN",
+                               f"schedule: {name}", 500, 0.0, source=source)
+        record.action, record.revision, record.dry_run = name, compiled.revision, dry_run
+        record.inputs = no_inputs() if inputs is None else inputs
+        try:
+            if plan is None:
+                raise ActionError(f'action "{name}" is no longer in the project', status=404,
+                                  action=name)
+            result = await run_action(plan, self.store, record.inputs, timeout=self.timeout,
+                                      trace=self.trace, dry_run=dry_run, plans=compiled.actions,
+                                      services=self.services)
+        except ActionError as e:
+            record.status, record.error, record.event, record.trace = (e.status, e.logged,
+                                                                       e.event, e.trace)
+            record.changes, record.failure = list(getattr(e, "changes", None) or []), e
+        except Exception as e:  # the last guard of a run: report it with a reference, go on
+            reference = new_reference()
+            log.exception('unexpected error in action "%s", reference %s', name, reference)
+            record.status, record.error = 500, f"{type(e).__name__}: {e} (reference {reference})"
+            record.failure = ActionError(f"internal error (reference {reference})")
+            record.failure.reference = reference
+        else:
+            record.status, record.result = result.status, result
+            record.trace, record.changes = result.trace, result.changes
+        record.ms = (time.perf_counter() - started) * 1000
+        if report:
+            self.report(record)
+        return record
 
 
 STATE = web.AppKey("state", ServerState)
@@ -177,8 +201,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     """Find the endpoint in the current table, bind its input, run its action, render."""
     state = request.app[STATE]
     started = time.perf_counter()
-    record = RequestRecord(time.time(), request.method, request.path_qs, 500, 0.0,
-                           tag=request.headers.get(TAG_HEADER))
+    record = RunRecord(time.time(), request.method, request.path_qs, 500, 0.0,
+                       tag=request.headers.get(TAG_HEADER))
     try:
         response = await _handle(request, state, record)
     except Exception as e:  # the last guard: never a traceback, SQL or internals to the client
@@ -194,7 +218,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def _handle(request: web.Request, state: ServerState, record: RequestRecord):
+async def _handle(request: web.Request, state: ServerState, record: RunRecord):
     table = state.table
     methods, params = table.match(request.method, request.path)
     if methods is None:
@@ -224,18 +248,14 @@ async def _handle(request: web.Request, state: ServerState, record: RequestRecor
     if route.plan.action is None:
         return error_response(501, f'endpoint "{endpoint.name}" does not trigger an action yet')
     inputs["auth"] = auth
-    record.action = route.plan.action.action.name
-    record.dry_run = state.dry_run_header and request.headers.get(DRY_RUN_HEADER) == "1"
-    try:
-        result = await run_action(route.plan.action, state.store, inputs,
-                                  timeout=state.timeout, trace=state.trace, dry_run=record.dry_run,
-                                  plans=state.compiled.actions, services=state.services)
-    except ActionError as e:
-        record.error, record.event, record.trace = e.logged, e.event, e.trace
-        record.changes = list(getattr(e, "changes", None) or [])
+    dry_run = state.dry_run_header and request.headers.get(DRY_RUN_HEADER) == "1"
+    await state.run(route.plan.action, inputs, "http", record=record, dry_run=dry_run,
+                    report=False)  # dispatch reports once the response is rendered
+    e = record.failure
+    if e is not None:
         return error_response(e.status, e.message, action=e.action, event=e.event,
                               event_kind=e.kind, reference=e.reference)
-    record.result, record.trace, record.changes = result, result.trace, result.changes
+    result = record.result
     if result.status == 204 or result.value is None and result.status >= 300:
         return web.Response(status=result.status)
     text, content_type = render(result.value, endpoint.response_type)
@@ -284,6 +304,46 @@ async def readyz(request: web.Request) -> web.Response:
                         content_type="application/json")
 
 
+class DocsCache:
+    """The document and docs page of the project being served, made once per compiled revision
+    (the editor swaps revisions in; each is built on its first request) and per server URL.
+
+    It lives here, where the server keeps it: runtime.openapi builds documents and runtime.docs
+    renders them, and neither needs the other's cache."""
+
+    LIMIT = 16  # server URLs kept per revision (each Host a client used)
+
+    def __init__(self):
+        self._compiled: Any = None
+        self._spec: dict[str, Any] | None = None
+        self._texts: dict[tuple[str, str], str] = {}
+
+    def spec(self, compiled: Any, server_url: str | None = None) -> dict[str, Any]:
+        """The document of a compiled project (runtime.compiler.CompiledProject)."""
+        if compiled is not self._compiled or self._spec is None:
+            self._spec = build_openapi(compiled.project)
+            self._compiled = compiled
+            self._texts = {}
+        if server_url is None:
+            return self._spec
+        spec = {k: v for k, v in self._spec.items() if k not in ("paths", "components")}
+        return {**spec, "servers": [{"url": server_url}], "paths": self._spec["paths"],
+                "components": self._spec["components"]}
+
+    def text(self, compiled: Any, server_url: str, form: str) -> str:
+        """The document as JSON text (`form` "json") or the docs page ("html")."""
+        spec = self.spec(compiled, server_url)
+        key = (server_url, form)
+        if key not in self._texts:
+            if len(self._texts) >= self.LIMIT:
+                self._texts.clear()
+            if form == "html":
+                self._texts[key] = render_docs_html(spec)
+            else:
+                self._texts[key] = dumps(spec)
+        return self._texts[key]
+
+
 DOCS = web.AppKey("docs", DocsCache)
 
 
@@ -313,19 +373,14 @@ def _not_ready(reason: str) -> web.Response:
                         content_type="application/json")
 
 
-def create_app(compiled: CompiledProject, store: Store, *, timeout: float = DEFAULT_TIMEOUT,
-               max_body: int = MAX_BODY, services: dict[str, Any] | None = None,
-               trace: bool = False, docs: bool = True) -> web.Application:
-    """The aiohttp application serving a compiled project (store already opened).
+def server_app(state: ServerState, *, max_body: int = MAX_BODY, docs: bool = True
+               ) -> web.Application:
+    """The aiohttp application answering from a server state (runtime.host.Host.app makes it).
 
-    `services` may set the mail service (the editor's Outbox); `trace` records every run's
-    steps (the editor's live server); `docs=False` leaves out /docs and /openapi.json (they
-    then answer 404 like any unknown path)."""
+    `docs=False` leaves out /docs and /openapi.json (they then answer 404 like any unknown
+    path). Whoever owns the state closes it (`ServerState.close`)."""
     app = web.Application(client_max_size=max_body)
     app[MAX_BODY_KEY] = max_body
-    state = ServerState(store, EndpointTable.build(compiled), compiled, timeout, trace=trace,
-                        services=dict(services or {}))
-    state.swap(compiled)
     app[STATE] = state
     app.router.add_get("/healthz", healthz)  # before the catch-all, like every fixed route
     app.router.add_get("/readyz", readyz)
@@ -334,14 +389,25 @@ def create_app(compiled: CompiledProject, store: Store, *, timeout: float = DEFA
         app.router.add_get("/openapi.json", openapi_json)  # in compiler.RESERVED_PATHS
         app.router.add_get("/docs", docs_page)
     app.router.add_route("*", "/{tail:.*}", dispatch)
+    return app
 
-    async def close_store(app: web.Application):
+
+def create_app(compiled: CompiledProject, store: Store, *, timeout: float = DEFAULT_TIMEOUT,
+               max_body: int = MAX_BODY, services: dict[str, Any] | None = None,
+               trace: bool = False, docs: bool = True) -> web.Application:
+    """An application over a compiled project and an opened store, closed with it; for callers
+    not yet on runtime.host.Host (the editor's live server until it moves).
+
+    `services` may set the mail service (the editor's Outbox); `trace` records every run's
+    steps."""
+    state = ServerState(store, EndpointTable.build(compiled), compiled, timeout, trace=trace,
+                        services=dict(services or {}))
+    state.swap(compiled)
+    app = server_app(state, max_body=max_body, docs=docs)
+
+    async def close_state(app: web.Application):
         yield
-        state = app[STATE]
-        for client in [state.services.get("http"), *state.retired]:
-            if client is not None:
-                await client.close()
-        await state.store.close()
+        await app[STATE].close()
 
-    app.cleanup_ctx.append(close_store)
+    app.cleanup_ctx.append(close_state)
     return app

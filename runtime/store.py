@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -18,7 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from runtime.errors import ActionError
 from runtime.kinds import KindError, convert_field
-from runtime.project import Model, Project
+from runtime.migrate import migrate
+from runtime.project import Project
+from runtime.tables import AUTOMATIC, build_metadata, utcnow
+from runtime.where import field_kinds
 
 # SQLite keeps decimals as REAL; we accept that and read them back as Decimal.
 warnings.filterwarnings("ignore", message=".*does \\*not\\* support Decimal objects natively")
@@ -27,70 +29,6 @@ MAX_ROWS = 1000  # a cap on rows one query returns, like Datasette's
 MAX_OFFSET = 2**63 - 1  # larger offsets do not fit the database's integers (and skip all)
 BUSY_TIMEOUT_MS = 5000
 CONNECT_TIMEOUT = 10.0  # seconds to reach a database server
-AUTOMATIC = ("id", "created_at")
-
-
-def utcnow() -> dt.datetime:
-    """Now, in UTC, timezone-aware."""
-    return dt.datetime.now(dt.UTC)
-
-
-class UTCDateTime(sa.TypeDecorator):
-    """A DateTime that always comes back timezone-aware in UTC (SQLite forgets the zone)."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is not None and value.tzinfo is not None:
-            value = value.astimezone(dt.UTC)
-            if dialect.name == "sqlite":
-                value = value.replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value, dialect):
-        if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=dt.UTC)
-        return value
-
-
-# Record ids (and links to them) are 64-bit as SQLite's rowid: BIGINT elsewhere. SQLite keeps
-# INTEGER, which an auto-increment primary key must be there.
-ID_TYPE = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-
-
-def column_type(kind: str) -> sa.types.TypeEngine:
-    """The SQLAlchemy column type for a field kind."""
-    return {
-        "Text": sa.Text(),
-        "Integer": sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
-        "Decimal": sa.Numeric(precision=28, scale=10, asdecimal=True),
-        "Boolean": sa.Boolean(),
-        "Date": sa.Date(),
-        "DateTime": UTCDateTime(),
-        "JSON": sa.JSON(),
-        "Link": ID_TYPE,
-    }[kind]
-
-
-def build_metadata(models: list[Model]) -> sa.MetaData:
-    """One table per data model, with `id` and `created_at` added automatically."""
-    metadata = sa.MetaData()
-    for model in models:
-        columns: list[sa.Column] = [
-            sa.Column("id", ID_TYPE, primary_key=True, autoincrement=True),
-            sa.Column("created_at", UTCDateTime(), nullable=False, default=utcnow),
-        ]
-        for f in model.fields:
-            args: list[Any] = []
-            if f.kind == "Link" and f.link:
-                args.append(sa.ForeignKey(f"{f.link}.id", ondelete="SET NULL"))
-            columns.append(sa.Column(f.name, column_type(f.kind), *args, nullable=True,
-                                     unique=f.unique or None))
-        sa.Table(model.name, metadata, *columns)
-    return metadata
-
-
 def default_url(project_path: str | Path) -> str:
     """The SQLite file beside a project file: `shoes.actiongraph.json` -> `shoes.db`."""
     path = Path(project_path).resolve()
@@ -168,8 +106,6 @@ class Store:
 
     async def open(self, project: Project, allow_data_loss: bool = False) -> list[str]:
         """Create or migrate the tables to match the project; returns what was changed."""
-        from runtime.migrate import migrate
-
         return await migrate(self.engine, project.models, allow_data_loss=allow_data_loss)
 
     def use(self, project: Project) -> None:
@@ -262,8 +198,6 @@ class Transaction:
         if value is not None and self.store.dialect != "sqlite":
             # SQLite compares "3" with 3 as equal; PostgreSQL's driver refuses a value of another
             # type, so the value takes the field's kind first, and one that cannot matches nothing.
-            from runtime.where import field_kinds
-
             try:
                 value = convert_field(field_kinds(self.store.models[model])[field_name], value)
             except KindError:

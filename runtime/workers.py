@@ -19,36 +19,24 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import secrets
 import socket
 import sys
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-import sqlalchemy as sa
 from aiohttp import web
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.schema import CreateTable
 
 from runtime import logs
-from runtime.compiler import CompiledProject, compile_project
-from runtime.environ import DB_ENV, PROJECT_ENV, SECRET_ENV, resolve
-from runtime.errors import MigrationError, ProjectError
-from runtime.executor import DEFAULT_TIMEOUT
+from runtime.compiler import CompiledProject
+from runtime.environ import DB_ENV, PROJECT_ENV, SECRET_ENV
+from runtime.host import Host, ServeConfig, StartupError, load_project, open_store, safe_url
 from runtime.project import Project
-from runtime.projectfile import load
-from runtime.scheduler import SLOTS, Scheduler, parse_schedule
-from runtime.server import MAX_BODY, STATE, create_app
-from runtime.store import Store, default_url
+from runtime.schedule import parse_schedule
 
 WORKER_CLASS = "aiohttp.GunicornWebWorker"
-GRACEFUL_TIMEOUT = 30  # seconds a stopping worker has to finish its requests (gunicorn's default)
-MIGRATION_LOCK_KEY = 0x4163_7447_7261_7068  # "AcGraph": the PostgreSQL advisory lock of migrations
-SCHEDULER = web.AppKey("scheduler", Scheduler)
 
 # Environment variables of a gunicorn deployment (besides ACTIONGRAPH_PROJECT and _DB).
 ENV = {
@@ -62,178 +50,15 @@ ENV = {
 }
 
 
-class StartupError(Exception):
-    """Why a server cannot start, in words for the terminal (no traceback)."""
-
-
-@dataclass
-class ServeConfig:
-    """What a server (or each worker) needs to start: the file, the database, the run options."""
-
-    project: str
-    db: str | None = None
-    timeout: float = DEFAULT_TIMEOUT
-    max_body: int = MAX_BODY
-    allow_data_loss: bool = False
-    log_format: str = "json"
-    docs: bool = True  # serve /docs and /openapi.json
-    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
-
-    @property
-    def url(self) -> str:
-        """The database URL: --db, else $ACTIONGRAPH_DB, else NAME.db beside the file."""
-        return self.db or self.environ.get(DB_ENV) or default_url(self.project)
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> ServeConfig:
-        """The configuration of a gunicorn worker, from ACTIONGRAPH_* variables."""
-        env = os.environ if environ is None else environ
-        project = env.get(PROJECT_ENV)
-        if not project:
-            raise StartupError(f"{PROJECT_ENV} is not set: set it to the project file "
-                               f"(NAME.actiongraph.json) to serve")
-
-        def number(name: str, kind, default):
-            text = env.get(name)
-            if text in (None, ""):
-                return default
-            try:
-                value = kind(text)
-            except ValueError:
-                raise StartupError(f"{name}={text!r} is not a number") from None
-            if value <= 0:
-                raise StartupError(f"{name}={text!r} must be more than 0")
-            return value
-
-        log_format = env.get("ACTIONGRAPH_LOG_FORMAT") or "json"
-        if log_format not in logs.FORMATS:
-            raise StartupError(f"ACTIONGRAPH_LOG_FORMAT={log_format!r}: choose json or text")
-        return cls(project=project, db=env.get(DB_ENV) or None,
-                   timeout=number("ACTIONGRAPH_TIMEOUT", float, DEFAULT_TIMEOUT),
-                   max_body=number("ACTIONGRAPH_MAX_BODY", int, MAX_BODY),
-                   allow_data_loss=env.get("ACTIONGRAPH_ALLOW_DATA_LOSS", "") in ("1", "true", "yes"),
-                   log_format=log_format,
-                   docs=env.get("ACTIONGRAPH_DOCS", "1").lower() not in ("0", "false", "no"),
-                   environ=env)
-
-
-# -- starting: the project, the database -----------------------------------------------
-
-def load_project(path: str, environ: Mapping[str, str] | None = None
-                 ) -> tuple[Project, CompiledProject]:
-    """Load, resolve `${NAME}` references, compile; StartupError lists every problem."""
-    try:
-        project = resolve(load(path), environ, path)
-        return project, compile_project(project)
-    except ProjectError as e:
-        e.path = e.path or path
-        raise StartupError(e.describe()) from None
-
-
-def safe_url(url: str) -> str:
-    """A database URL without its password."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - not a URL at all: show it as given
-        return url
-
-
-async def open_store(url: str, project: Project, allow_data_loss: bool = False
-                     ) -> tuple[Store, list[str]]:
-    """A store on `url` with its tables migrated (under the migration lock) and the schedule
-    claims table made; returns it and what the migration changed. StartupError says why not."""
-    try:
-        store = Store(url, project)
-    except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ValueError, ImportError) as e:
-        raise StartupError(f"cannot use the database URL {safe_url(url)}: {_reason(e)}") from None
-    try:
-        async with store.engine.connect():  # the server, the credentials, the file's folder
-            pass
-    except (OSError, sa_exc.SQLAlchemyError, TimeoutError, ImportError) as e:
-        await store.close()
-        raise StartupError(f"cannot reach the database {safe_url(url)}: {_reason(e)}") from None
-    try:
-        async with migration_lock(store):
-            changes = await store.open(project, allow_data_loss=allow_data_loss)
-            async with store.transaction() as tx:  # before the workers' schedulers race for it
-                await tx.conn.execute(CreateTable(SLOTS, if_not_exists=True))
-    except MigrationError as e:
-        await store.close()
-        raise StartupError(f"The database {safe_url(url)} was not changed:\n{e}") from None
-    except (OSError, sa_exc.SQLAlchemyError, TimeoutError, ImportError) as e:
-        await store.close()
-        raise StartupError(f"cannot prepare the database {safe_url(url)}: {_reason(e)}") from None
-    return store, changes
-
-
-def _reason(e: BaseException) -> str:
-    orig = getattr(e, "orig", None) or e
-    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    if isinstance(orig, ImportError) or "No module named" in text:
-        text += (" (the server needs an asyncio driver: postgresql+asyncpg://... for PostgreSQL, "
-                 "sqlite+aiosqlite:///... for SQLite)")
-    return text
-
-
-@contextlib.asynccontextmanager
-async def migration_lock(store: Store) -> AsyncIterator[None]:
-    """Hold the lock that keeps two processes from migrating one database at once."""
-    dialect = store.engine.dialect.name
-    if dialect == "postgresql":
-        async with store.engine.connect() as conn:
-            await conn.execute(sa.text("SELECT pg_advisory_lock(:key)"),
-                               {"key": _signed64(MIGRATION_LOCK_KEY)})
-            try:
-                yield
-            finally:
-                await conn.execute(sa.text("SELECT pg_advisory_unlock(:key)"),
-                                   {"key": _signed64(MIGRATION_LOCK_KEY)})
-                await conn.commit()
-        return
-    database = store.engine.url.database if dialect == "sqlite" else None
-    if not database or database == ":memory:" or database.startswith("file:"):
-        yield  # no file to lock beside (other databases: the migration's transaction)
-        return
-    import fcntl
-
-    path = Path(database).with_name(Path(database).name + ".lock")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)  # an OSError: cannot reach the database
-    try:
-        await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
-
-
-def _signed64(n: int) -> int:
-    return n - (1 << 64) if n >= 1 << 63 else n
-
-
 # -- a worker's application --------------------------------------------------------------
 
 async def build_app(config: ServeConfig) -> web.Application:
-    """The application of one worker: compiled project, migrated store, its own Scheduler.
-
-    Everything opened here is closed by the application's cleanup (after the requests in
-    flight have finished)."""
+    """The application of one worker: a Host of its own (compiled project, migrated store, its
+    own Scheduler); everything it opened closes with the application, after the requests in
+    flight have finished."""
     logs.setup(config.log_format)
-    project, compiled = load_project(config.project, config.environ)
-    store, _ = await open_store(config.url, project, config.allow_data_loss)
-    app = create_app(compiled, store, timeout=config.timeout, max_body=config.max_body,
-                     docs=config.docs)
-    app.cleanup_ctx.append(_scheduling)  # after close_store: stops before the store closes
-    return app
-
-
-async def _scheduling(app: web.Application) -> AsyncIterator[None]:
-    scheduler = Scheduler(app[STATE])
-    app[SCHEDULER] = scheduler
-    scheduler.start()
-    yield
-    await scheduler.stop()
+    host = await Host.open(config)
+    return host.app()
 
 
 # -- the master ------------------------------------------------------------------------------
@@ -328,29 +153,24 @@ def gunicorn_options(*, bind: str, workers: int, graceful_timeout: int) -> dict:
     }
 
 
-def serve_workers(args) -> int:
+def serve_workers(config: ServeConfig) -> int:
     """`actiongraph serve FILE --workers N`: gunicorn in this process, N forked workers."""
     try:
-        from gunicorn.app.base import BaseApplication
+        from gunicorn.app.base import BaseApplication  # needed only with several workers
     except ImportError:
         print("--workers needs gunicorn: pip install gunicorn", file=sys.stderr)
         return 1
-    config = ServeConfig(project=args.file, db=args.db, timeout=args.timeout,
-                         max_body=args.max_body, allow_data_loss=args.allow_data_loss,
-                         log_format=getattr(args, "log_format", "json"),
-                         docs=not getattr(args, "no_docs", False))
     try:
-        check_port(args.host, args.port)
+        check_port(config.host, config.port)
         prepared = prepare(config)
     except StartupError as e:
         print(e, file=sys.stderr)
         return 1
     logs.setup(config.log_format)
-    lines = banner(prepared, args.file, base_url(args.host, args.port), args.workers,
+    lines = banner(prepared, config.project, base_url(config.host, config.port), config.workers,
                    docs=config.docs)
-    options = gunicorn_options(bind=_bind(args.host, args.port), workers=args.workers,
-                               graceful_timeout=int(getattr(args, "graceful_timeout",
-                                                            GRACEFUL_TIMEOUT)))
+    options = gunicorn_options(bind=_bind(config.host, config.port), workers=config.workers,
+                               graceful_timeout=config.graceful_timeout)
 
     def when_ready(server) -> None:  # the master listens; the workers boot next
         print("\n".join(lines), flush=True)
@@ -381,6 +201,6 @@ async def worker_app(config: ServeConfig) -> web.Application:
     try:
         return await build_app(config)
     except StartupError as e:
-        from gunicorn.errors import AppImportError
+        from gunicorn.errors import AppImportError  # only ever raised inside gunicorn
 
         raise AppImportError(f"actiongraph worker {os.getpid()}: {e}") from None

@@ -23,9 +23,8 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from runtime.compiler import compile_project
+from runtime.host import Host, ServeConfig
 from runtime.projectfile import load
-from runtime.server import STATE, create_app
-from runtime.store import Store
 from tests import display
 
 # The editor tests run on a real X display (a private Xvfb unless one is given); chosen before
@@ -319,18 +318,22 @@ def database(request, tmp_path):
 
 @dataclass
 class Served:
-    """A running server: its base URL, an HTTP session, its database and the app state."""
+    """A running server: its base URL, an HTTP session, its database and its Host."""
 
     url: str
     http: aiohttp.ClientSession
     db: Path | None  # the SQLite file (None on PostgreSQL)
-    app: object
+    host: Host
     db_url: str = ""
     database: Database | None = None
 
     @property
+    def app(self):
+        return self.host.app()
+
+    @property
     def state(self):
-        return self.app[STATE]
+        return self.host.state
 
     async def call(self, method: str, path: str, **kwargs):
         """Send a request; returns (status, parsed JSON or text, headers)."""
@@ -359,15 +362,14 @@ async def serve(database):
             project = load(EXAMPLES / f"{project}.actiongraph.json")
         url = database.url(f"test{len(started)}")
         db = None if database.postgresql else Path(url.split("///", 1)[1])
-        store = Store(url, project)
-        await store.open(project)
-        compiled = compile_project(project, 1, kinds=kinds)
-        app = create_app(compiled, store, timeout=timeout, max_body=max_body)
-        server = TestServer(app, host="127.0.0.1")
+        # No scheduler: a test runs scheduled actions by hand (host.run) or with its own clock.
+        config = ServeConfig(db=url, timeout=timeout, max_body=max_body, schedules=False)
+        host = await Host.open(config, project, compiled=compile_project(project, 1, kinds=kinds))
+        server = TestServer(host.app(), host="127.0.0.1")
         await server.start_server()
         http = aiohttp.ClientSession()
         started.append((server, http))
-        return Served(str(server.make_url("")).rstrip("/"), http, db, app, url, database)
+        return Served(str(server.make_url("")).rstrip("/"), http, db, host, url, database)
 
     yield start
     for server, http in started:

@@ -135,7 +135,8 @@ def test_serve_says_in_one_line_why_postgresql_cannot_be_used(postgres, capsys):
 
     from sqlalchemy.engine import make_url
 
-    from runtime.cli import _load, _parser, _serve
+    from runtime.cli import _serve
+    from runtime.host import ServeConfig
 
     project = str(EXAMPLES / "shoes.actiongraph.json")
     stranger = make_url(postgres.url_of("postgres")).set(username="nobody_here", password="s3cret")
@@ -147,8 +148,7 @@ def test_serve_says_in_one_line_why_postgresql_cannot_be_used(postgres, capsys):
         ("postgresql+asyncpg://ann:s3cret@127.0.0.1:1/shop", ("Connect call failed",)),
     ]
     for url, reasons in cases:
-        args = _parser().parse_args(["serve", project, "--db", url, "--port", "0"])
-        assert asyncio.run(_serve(args, *_load(project))) == 1
+        assert asyncio.run(_serve(ServeConfig(project=project, db=url, port=0))) == 1
         out, err = capsys.readouterr()
         assert any(r in err for r in reasons), err
         assert err.startswith("cannot reach the database postgresql+asyncpg://"), err

@@ -13,9 +13,10 @@ from openapi_spec_validator import validate
 from runtime.cli import main
 from runtime.compiler import check_project, compile_project
 from runtime.docs import render_docs_html
-from runtime.openapi import DocsCache, build_openapi
+from runtime.openapi import build_openapi
 from runtime.project import AuthProfile, Field, Project, Trigger, Variable
 from runtime.projectfile import load, save
+from runtime.server import DocsCache
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.actiongraph.json"))
@@ -479,7 +480,7 @@ def test_serve_no_docs_leaves_the_docs_out(tmp_path):
 
     from procs import ACTIONGRAPH, Server, free_port, request
 
-    from runtime.workers import ServeConfig
+    from runtime.host import ServeConfig
 
     project = tmp_path / "shoes.actiongraph.json"
     shutil.copy(EXAMPLES / "shoes.actiongraph.json", project)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import sqlite3
 import time
@@ -15,11 +14,10 @@ from aiohttp.test_utils import TestServer
 
 from runtime.cli import _serve
 from runtime.compiler import check_project, compile_project
+from runtime.host import Host, ServeConfig
 from runtime.project import Field, Project, Trigger
 from runtime.projectfile import save
 from runtime.scheduler import SLOT_TABLE, Clock, Scheduler, parse_schedule
-from runtime.server import EndpointTable, ServerState
-from runtime.store import Store
 
 pytestmark = pytest.mark.both_databases  # the runs and slot claims: SQLite and PostgreSQL
 
@@ -77,25 +75,23 @@ def ticking(schedule: str = "every 1 seconds", name: str = "Tick", model: str = 
 
 
 class Setup:
-    """A store on a database, the server state over it, and the records it reported."""
+    """A Host on a database (its own scheduler off: tests start one on a clock of theirs), its
+    server state, and the records it reported."""
 
     def __init__(self, database, url: str, project: Project):
         self.database = database
         self.url = url
         self.project = project
-        self.store = Store(url, project)
         self.records = []
 
     async def open(self) -> Setup:
-        await self.store.open(self.project)
-        compiled = compile_project(self.project, 1)
-        self.state = ServerState(self.store, EndpointTable.build(compiled), compiled)
-        self.state.swap(compiled)
-        self.state.listeners.append(self.records.append)
+        self.host = await Host.open(ServeConfig(db=self.url, schedules=False), self.project)
+        self.store, self.state = self.host.store, self.host.state
+        self.host.listeners.append(self.records.append)
         return self
 
     async def swap(self, project: Project, revision: int) -> None:
-        await self.state.deploy(project, revision)
+        await self.host.deploy(project, revision)
 
     def rows(self, sql: str):
         return self.database.rows(self.url, sql)
@@ -112,7 +108,7 @@ async def setups(database):
 
     yield make
     for s in made:
-        await s.store.close()
+        await s.host.close()
 
 
 # -- parsing ---------------------------------------------------------------------------
@@ -349,9 +345,8 @@ async def test_serve_runs_a_schedule_headless(tmp_path, capsys, database):
     path = tmp_path / "ticks.actiongraph.json"
     save(project, path)
     url = database.url("served") if database.postgresql else None
-    args = argparse.Namespace(file=str(path), db=url, host="127.0.0.1", port=0, timeout=5.0,
-                              max_body=1024 * 1024, allow_data_loss=False)
-    task = asyncio.create_task(_serve(args, project, compile_project(project)))
+    config = ServeConfig(project=str(path), db=url, port=0)
+    task = asyncio.create_task(_serve(config, project, compile_project(project)))
     db = tmp_path / "ticks.db"
 
     def ticks():

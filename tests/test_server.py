@@ -211,16 +211,16 @@ async def test_a_new_revision_is_swapped_in_without_restart(serve):
     p2.endpoints[0].path = "/v2/shoes"
     p2.models[0].fields.append(Field("colour", "Text", id="f9"))
     p2.actions[0].events["n1"].settings["values"]["colour"] = "black"
-    await s.state.deploy(p2, revision=2)
+    await s.host.deploy(p2, revision=2)
     assert (await s.call("POST", "/v1/create_shoe", json=SHOE))[0] == 404
     status, body, _ = await s.call("POST", "/v2/shoes", json=SHOE)
     assert status == 200 and body["colour"] == "black" and body["id"] == 2
     with pytest.raises(StaleRevision):
-        await s.state.deploy(p, revision=2)
+        await s.host.deploy(p, revision=2)
     broken = load(EXAMPLES / "shoes.actiongraph.json")
     broken.actions[0].events["n1"].settings["model"] = "Boots"
     with pytest.raises(ProjectError, match='unknown model "Boots"'):
-        await s.state.deploy(broken, revision=3)
+        await s.host.deploy(broken, revision=3)
     assert (await s.call("POST", "/v2/shoes", json=SHOE))[0] == 200  # the last good one serves
 
 
