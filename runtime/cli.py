@@ -18,6 +18,8 @@ from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 from typing import Any
 
+from nodes import package_of
+from nodes import problems as plugin_problems
 from runtime import logs
 from runtime.compiler import CompiledProject, check_project
 from runtime.deploy import DeployError
@@ -159,13 +161,18 @@ def _checked(path: str):
 
 def check(args) -> int:
     """`actiongraph check FILE`: every problem with its place, or a one-line summary."""
+    for line in plugin_problems():  # a broken plug-in, whether this project uses it or not
+        print(f"warning: {line}", file=sys.stderr)
     project = _checked(args.file)
     if project is None:
         return 1
     n = len(project.actions)
+    used = sorted({p for a in project.actions for e in a.events.values()
+                   if (p := package_of(e.kind))})
     print(f"{args.file}: ok: {_count(len(project.models), 'model')}, "
           f"{_count(len(project.endpoints), 'endpoint')}, {_count(n, 'action')}, "
-          f"{_count(sum(len(a.events) for a in project.actions), 'event')}")
+          f"{_count(sum(len(a.events) for a in project.actions), 'event')}"
+          + (f" (plug-ins: {', '.join(used)})" if used else ""))
     return 0
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodes import catalogue
+from nodes import catalogue, missing
 from nodes.kind import EventKind, compatible
 from runtime import expressions
 from runtime.errors import ActionError, Problem, ProjectError
@@ -453,8 +453,9 @@ class Compiler:
                        inside: set[str]) -> Step | None:
         where = f'actions["{a.name}"].events["{event.id}"]'
         if kind is None:
+            why = missing(event.kind)  # a plug-in's kind: which package, and why it is absent
             self.problem(f"{where}.kind", f'unknown event kind "{event.kind}"'
-                         + _did_you_mean(event.kind, list(self.kinds)))
+                         + (f": {why}" if why else _did_you_mean(event.kind, list(self.kinds))))
             return None
         if kind.breaks and not inside:
             self.problem(where, f"{kind.name} only works inside a loop's each branch")
