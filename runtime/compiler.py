@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import copy
 import difflib
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +14,7 @@ from nodes.kind import EventKind, compatible
 from runtime import expressions
 from runtime.errors import ActionError, Problem, ProjectError
 from runtime.kinds import KindError, convert_field
+from runtime.paths import path_template
 from runtime.project import (
     FIELD_KINDS,
     LOCATIONS,
@@ -25,7 +25,6 @@ from runtime.project import (
     Endpoint,
     Event,
     Project,
-    path_variables,
 )
 from runtime.schedule import parse_schedule
 from runtime.where import compile_where, describe, field_kinds
@@ -254,7 +253,7 @@ class Compiler:
         if e.auth and not self.project.settings.auth_profile(e.auth):
             self.problem(f"{where}.auth", f'unknown auth profile "{e.auth}"' + _did_you_mean(
                 e.auth, [p.name for p in self.project.settings.auth_profiles]))
-        in_path = path_variables(e.path)
+        in_path = path_template(e.path).variables
         for name in in_path:
             if not NAME_RE.match(name):
                 self.problem(f"{where}.path", f'"{{{name}}}" is not a valid variable name')
@@ -893,7 +892,7 @@ class _Cycle(Exception):
 
 
 def _route_shape(path: str) -> str:
-    return re.sub(r"\{[^{}]*\}", "{}", path.rstrip("/") or "/")
+    return path_template(path).shape
 
 
 def _near(name: str, options) -> str | None:

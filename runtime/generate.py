@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtime import expressions
+from runtime.paths import path_template
 from runtime.project import (
     Action,
     Field,
@@ -350,7 +351,7 @@ def _delete(model: Model, names: _Names, path_id: Variable) -> _Operation:
 
 def _route(path: str) -> str:
     """A path with its `{variables}` blanked, as the router matches it."""
-    return re.sub(r"\{[^{}]*\}", "{}", path.rstrip("/") or "/")
+    return path_template(path).shape
 
 
 def _add(project: Project, op: _Operation, report: GenerateReport) -> None:

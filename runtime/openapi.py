@@ -27,7 +27,8 @@ from typing import Any
 from nodes import catalogue
 from nodes.kind import NULL, EventKind, nullable
 from runtime import kinds as _kinds
-from runtime.project import Action, Endpoint, Model, Project, Variable, path_variables
+from runtime.paths import path_template
+from runtime.project import Action, Endpoint, Model, Project, Variable
 
 OPENAPI_VERSION = "3.1.0"
 JSON = "application/json"
@@ -281,23 +282,6 @@ def _component_name(name: str, taken: set[str]) -> str:
     return result
 
 
-def _normal(path: str) -> str:
-    return path.rstrip("/") or "/"
-
-
-def _route_regex(path: str) -> re.Pattern:
-    parts = re.split(r"(\{[^{}]*\})", _normal(path))
-    return re.compile("^" + "".join("[^/]+" if p.startswith("{") else re.escape(p)
-                                    for p in parts) + "$")
-
-
-def _segments_overlap(a: str, b: str) -> bool:
-    sa, sb = _normal(a).split("/"), _normal(b).split("/")
-    if len(sa) != len(sb):
-        return False
-    return all(x == y or "{" in x or "{" in y for x, y in zip(sa, sb, strict=True))
-
-
 # -- the document ------------------------------------------------------------------------------
 
 class _Builder:
@@ -339,7 +323,7 @@ class _Builder:
         operation_ids: set[str] = set()
         for e in p.endpoints:
             operation = self.operation(e, operation_ids)
-            paths.setdefault(_normal(e.path), {})[e.method.lower()] = operation
+            paths.setdefault(path_template(e.path).normal, {})[e.method.lower()] = operation
         self.schemas[self.error_name] = copy.deepcopy(ERROR_SCHEMA)
         responses = {
             name: {"description": ERROR_TEXT[status],
@@ -497,7 +481,7 @@ class _Builder:
     def parameters(self, e: Endpoint, narrow: dict[tuple[str, str], str]) -> list[dict]:
         params = []
         seen = set()
-        in_path = path_variables(e.path)
+        in_path = path_template(e.path).variables
         for v in e.variables:
             if v.location not in ("path", "query", "header"):
                 continue
@@ -670,7 +654,7 @@ class _Builder:
     def input_errors(self, e: Endpoint) -> set[int]:
         """The 4xx the server answers before the action runs."""
         errors: set[int] = set()
-        in_path = path_variables(e.path)
+        in_path = path_template(e.path).variables
         for v in e.variables:
             if v.location == "path" and (v.kind != "Text" or v.name not in in_path):
                 errors.add(400)
@@ -692,12 +676,12 @@ class _Builder:
     def shadowed(self, e: Endpoint) -> bool:
         """Whether another endpoint's path can take a request meant for this one without
         answering its method (the server then answers 405)."""
-        mine = _normal(e.path)
-        regex = _route_regex(mine)
+        template = path_template(e.path)
+        mine = template.normal
         order: list[str] = []
         methods: dict[str, set[str]] = {}
         for other in self.project.endpoints:
-            path = _normal(other.path)
+            path = path_template(other.path).normal
             if path not in methods:
                 order.append(path)
             methods.setdefault(path, set()).add(other.method)
@@ -705,9 +689,9 @@ class _Builder:
             if path == mine:
                 continue
             if "{" not in path:
-                if regex.match(path) and e.method not in methods[path]:
+                if template.match(path) is not None and e.method not in methods[path]:
                     return True
-            elif order.index(path) < order.index(mine) and _segments_overlap(path, mine) \
+            elif order.index(path) < order.index(mine) and template.overlaps(path_template(path)) \
                     and e.method not in methods[path]:
                 return True
         return False

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from runtime.errors import Problem, ProjectError
+from runtime.paths import path_template
 
 FORMAT = 1
 
@@ -23,12 +24,11 @@ TRIGGER_TYPES = ("endpoint", "schedule", "action")
 TRIGGER_NODE = "trigger"
 
 NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
-PATH_PARAM_RE = re.compile(r"\{([^{}]*)\}")
 
 
 def path_variables(path: str) -> list[str]:
     """The names inside `{}` in an endpoint path, in order."""
-    return PATH_PARAM_RE.findall(path)
+    return list(path_template(path).variables)
 
 
 @dataclass

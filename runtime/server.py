@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from runtime.executor import DEFAULT_TIMEOUT, run_action
 from runtime.http import HttpClient
 from runtime.mail import SmtpMailer
 from runtime.openapi import build_openapi, dumps
+from runtime.paths import PathTemplate, path_template
 from runtime.renderer import render, to_json
 from runtime.runs import RunRecord, no_inputs
 from runtime.store import Store
@@ -46,7 +46,7 @@ class EndpointTable:
 
     revision: int
     exact: dict[str, dict[str, Route]] = field(default_factory=dict)
-    patterns: list[tuple[re.Pattern, dict[str, Route]]] = field(default_factory=list)
+    patterns: list[tuple[PathTemplate, dict[str, Route]]] = field(default_factory=list)
 
     @classmethod
     def build(cls, compiled: CompiledProject) -> EndpointTable:
@@ -55,38 +55,27 @@ class EndpointTable:
         by_shape: dict[str, dict[str, Route]] = {}
         for plan in compiled.endpoints:
             e = plan.endpoint
-            path = _normal(e.path)
+            template = path_template(e.path)
             route = Route(plan, Binder(e, compiled.project))
-            if "{" in path:
-                methods = by_shape.setdefault(path, {})
+            if template.variables:
+                methods = by_shape.setdefault(template.normal, {})
                 if not methods:
-                    table.patterns.append((_pattern(path), methods))
+                    table.patterns.append((template, methods))
                 methods[e.method] = route
             else:
-                table.exact.setdefault(path, {})[e.method] = route
+                table.exact.setdefault(template.normal, {})[e.method] = route
         return table
 
     def match(self, method: str, path: str) -> tuple[dict[str, Route] | None, dict[str, str]]:
         """The routes for a path (by method) and the path variables."""
-        path = _normal(path)
-        methods = self.exact.get(path)
+        methods = self.exact.get(path.rstrip("/") or "/")
         if methods is not None:
             return methods, {}
-        for pattern, methods in self.patterns:
-            m = pattern.match(path)
-            if m:
-                return methods, m.groupdict()
+        for template, methods in self.patterns:
+            found = template.match(path)
+            if found is not None:
+                return methods, found
         return None, {}
-
-
-def _normal(path: str) -> str:
-    return path.rstrip("/") or "/"
-
-
-def _pattern(path: str) -> re.Pattern:
-    parts = re.split(r"(\{[^{}]*\})", path)
-    regex = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
-    return re.compile(f"^{regex}$")
 
 
 TAG_HEADER = "X-Actiongraph-Request"  # the editor's Run panel names its requests with this
