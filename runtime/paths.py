@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -25,10 +26,16 @@ class PathTemplate:
         found = self.pattern.match(path.rstrip("/") or "/")
         return None if found is None else dict(zip(self.variables, found.groups(), strict=True))
 
-    def format(self, values: dict[str, object]) -> str:
-        """The concrete path with each variable's value, quoted as a path segment."""
-        values_left = iter(str(values.get(name, "")) for name in self.variables)
-        return PLACEHOLDER.sub(lambda _m: quote(next(values_left), safe=""), self.normal)
+    def format(self, values: dict[str, object], quoted: bool = True,
+               text: Callable[[object], str] = str) -> str:
+        """The path with each variable's value as `text` writes it (quoted as a path segment
+        unless `quoted` is off); a variable without a value (None) stays {name}."""
+        def fill(m: re.Match) -> str:
+            value = values.get(m.group(1))
+            if value is None:
+                return m.group(0)
+            return quote(text(value), safe="") if quoted else text(value)
+        return PLACEHOLDER.sub(fill, self.text)
 
     def overlaps(self, other: PathTemplate) -> bool:
         """Whether some concrete path fits both (same segment count; literals equal or a variable)."""

@@ -26,6 +26,7 @@ def test_formatting_fills_and_quotes_the_variables():
     t = path_template("/v1/users/{user}/posts/{id}")
     assert t.format({"user": "ann lee/x", "id": 3}) == "/v1/users/ann%20lee%2Fx/posts/3"
     assert t.match(t.format({"user": "ann", "id": 3})) == {"user": "ann", "id": "3"}
+    assert t.format({"user": "a b"}, quoted=False) == "/v1/users/a b/posts/{id}"
 
 
 def test_two_templates_overlap_when_a_path_fits_both():
