@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodes import catalogue, missing
-from nodes.kind import EventKind, compatible
+from nodes.kind import EventKind, Placed, compatible, record_model
 from runtime import expressions
 from runtime.errors import ActionError, Problem, ProjectError
 from runtime.kinds import KindError, convert_field
@@ -772,9 +772,9 @@ def scope_at(project: Project, action: Action, event_id: str,
             name = event.settings.get(kind.variable_setting(port.name))
             if not isinstance(name, str) or name not in defined or name in words:
                 continue
-            # a record of the chosen model: what Create makes, and Query with "one"
-            record = port.kind == "Record" or port.name == "result" and event.settings.get("one")
-            model = event.settings.get("model") if record else None
+            # a record of a model, as the kind's output schema says (Create's, Query's with one)
+            wired = frozenset(w.input for w in action.wires if w.target == event.id)
+            model = record_model(kind.output_schema(port.name, Placed(event.settings, wired)))
             words += _record_words(name, project, model) if model else [name]
     seen: set[str] = set()
     return [w for w in words if not (w in seen or seen.add(w))]
