@@ -141,20 +141,24 @@ class Host:
     @classmethod
     async def open(cls, config: ServeConfig, project: Project | None = None, *,
                    compiled: CompiledProject | None = None, revision: int = 1,
-                   services: dict[str, Any] | None = None, clock: Clock | None = None) -> Host:
+                   services: dict[str, Any] | None = None, clock: Clock | None = None,
+                   migrate: bool = True) -> Host:
         """Load (from `config.project`, `${NAME}` resolved) or take a project, compile it unless
         `compiled` is given, and open its store with the tables migrated.
 
         StartupError says why it cannot (problems of the file, the database); a project handed
         in that does not compile raises its ProjectError. `services` may set the mail service
-        (the editor's Outbox); `clock` is the scheduler's (tests move it by hand)."""
+        (the editor's Outbox); `clock` is the scheduler's (tests move it by hand).
+        `migrate=False` serves on the database as it is: the editor's stand-in while a model
+        change is refused must not drop the tables it leaves out."""
         if project is None:
             if config.project is None:
                 raise StartupError("nothing to serve: give a project file or a project")
             project, compiled = load_project(config.project, config.environ)
         elif compiled is None:
             compiled = compile_project(project, revision)
-        store, changes = await open_store(config.url, compiled.project, config.allow_data_loss)
+        store, changes = await open_store(config.url, compiled.project, config.allow_data_loss,
+                                          migrate)
         return cls(config, compiled, store, changes, services, clock)
 
     # -- what is served -----------------------------------------------------------------------
@@ -283,10 +287,12 @@ def safe_url(url: str) -> str:
         return url
 
 
-async def open_store(url: str, project: Project, allow_data_loss: bool = False
-                     ) -> tuple[Store, list[str]]:
+async def open_store(url: str, project: Project, allow_data_loss: bool = False,
+                     migrate: bool = True) -> tuple[Store, list[str]]:
     """A store on `url` with its tables migrated (under the migration lock) and the schedule
-    claims table made; returns it and what the migration changed. StartupError says why not."""
+    claims table made; returns it and what the migration changed. StartupError says why not.
+
+    `migrate=False` takes the database as it is (nothing is made or dropped)."""
     try:
         store = Store(url, project)
     except (sa_exc.ArgumentError, sa_exc.NoSuchModuleError, ValueError, ImportError) as e:
@@ -297,6 +303,8 @@ async def open_store(url: str, project: Project, allow_data_loss: bool = False
     except (OSError, sa_exc.SQLAlchemyError, TimeoutError, ImportError) as e:
         await store.close()
         raise StartupError(f"cannot reach the database {safe_url(url)}: {_reason(e)}") from None
+    if not migrate:
+        return store, []
     try:
         async with migration_lock(store):
             changes = await store.open(project, allow_data_loss=allow_data_loss)

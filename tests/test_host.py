@@ -14,6 +14,8 @@ from runtime.host import HOST, Host, ServeConfig, StartupError
 from runtime.project import Field, Project, Trigger
 from runtime.projectfile import load
 
+pytestmark = pytest.mark.both_databases  # deploys migrate and runs write: SQLite and PostgreSQL
+
 
 def reporting() -> Project:
     p = Project(name="Reports")
@@ -186,3 +188,20 @@ def test_a_plug_in_command_registers_like_a_built_in(monkeypatch, capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
     assert "hello (from somewhere)" in capsys.readouterr().out
+
+
+async def test_a_refused_model_change_says_so_and_the_database_can_be_served_as_it_is(database):
+    url = database.url()
+    h = await Host.open(ServeConfig(db=url, schedules=False), reporting())
+    await h.run("Nightly")
+    await h.close()
+    changed = reporting()
+    changed.models[0].fields[0].kind = "Integer"  # the text "nightly" would be lost
+    with pytest.raises(StartupError, match="was not changed") as refused:
+        await Host.open(ServeConfig(db=url, schedules=False), changed)
+    assert isinstance(refused.value.migration, MigrationError)
+    # The editor's stand-in: an empty project on the database as it is, no table dropped.
+    stand_in = await Host.open(ServeConfig(db=url, schedules=False), Project(name="Reports"),
+                               migrate=False)
+    await stand_in.close()
+    assert database.rows(url, "select note from Reports") == [("nightly",)]
