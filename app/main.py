@@ -11,6 +11,7 @@ from PySide6.QtCore import QCoreApplication, QTimer
 from PySide6.QtWidgets import QApplication
 
 from app import wheelguard
+from app.platformcheck import xcb_problem
 
 ORGANIZATION = "Actiongraph"
 APPLICATION = "Actiongraph"
@@ -38,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
 def open_command(argv: list[str]) -> int:
     """Run the editor, on FILE when given, else on the welcome page."""
     args = _parser().parse_args(argv)
+    # Before Qt: a missing system library would abort the process with no hint of the fix.
+    problem = xcb_problem() if QApplication.instance() is None else None
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     from app.eventloop import EditorLoop
     from app.mainwindow import MainWindow
     from app.theme import Theme

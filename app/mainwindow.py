@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
-    QMessageBox,
     QSplitter,
     QStackedWidget,
     QTabWidget,
@@ -29,14 +28,21 @@ from app import recovery
 from app.document import Document
 from app.editors import EDITORS, ActionEditor, Editor, RowsTable
 from app.problems import ProblemsPanel, place
+from app.shortcuts import ShortcutsDialog
 from app.theme import Theme, logo
-from app.tree import SINGULAR, ProjectTree, Prompts, find
+from app.tree import ID_ROLE, SECTION_ROLE, SINGULAR, ProjectTree, Prompts, find
 from app.welcome import WelcomePage
 from runtime.errors import ProjectError
 from runtime.project import Project
 from runtime.projectfile import SUFFIX, load, loads, write_atomic
 
 MAX_RECENT = 10
+# Every dock of the window with its View-menu shortcut, in menu order.
+PANEL_KEYS = (("problems", "Ctrl+Shift+P"), ("palette", "Ctrl+Alt+E"),
+              ("properties", "Ctrl+Alt+P"), ("run", "Ctrl+Shift+R"), ("data", "Ctrl+Shift+D"),
+              ("log", "Ctrl+Shift+G"), ("outbox", "Ctrl+Shift+O"))
+RUN_KEYS = ("Ctrl+R",)
+SEND_KEYS = ("Ctrl+Return", "Ctrl+Enter")
 # Edit-menu commands handed to the current action graph: (menu text, method names, shortcut).
 GRAPH_COMMANDS = (
     ("Copy", ("copy",), QKeySequence.StandardKey.Copy, "copy"),
@@ -104,7 +110,6 @@ class MainWindow(QMainWindow):
         self.problems_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
                                        | QDockWidget.DockWidgetFeature.DockWidgetMovable)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
-        self.resizeDocks([self.problems_dock], [150], Qt.Orientation.Vertical)
         self.side_docks = self._side_docks()
         from app.livetesting import LiveTesting
 
@@ -123,6 +128,7 @@ class MainWindow(QMainWindow):
         self.problems_timer = QTimer(self, interval=300, singleShot=True)
         self.problems_timer.timeout.connect(self.update_problems)
         self._build_menus()
+        self.live.docks["run"].visibilityChanged.connect(self._run_dock_shown)
         self.theme.changed.connect(self.restyle)
         self.restyle()
         self._show_welcome()
@@ -188,6 +194,11 @@ class MainWindow(QMainWindow):
             # Text fields keep their own copy/paste/delete: these only act on the graph or tree.
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             self.graph_actions[methods[0]] = action
+        # Tab adds an event only on the graph (elsewhere it moves the focus): listed here so the
+        # key is found in the menus and the shortcut table, handled by the graph itself.
+        a["add_event"] = self._action(edit, "&Add Event...", lambda: self.graph_command(
+            "open_picker"), "Tab", tip="On the graph: pick an event by name and add it")
+        a["add_event"].setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
         edit.addSeparator()
         a["fit"] = self._action(edit, "&Zoom to Fit", lambda: self.graph_command("fit"),
                                 "Ctrl+0", "fit")
@@ -214,11 +225,21 @@ class MainWindow(QMainWindow):
         a["api_docs"] = self._action(project, "API &Docs", self.show_api_docs, "Ctrl+Alt+D",
                                      tip="The project's OpenAPI document as a readable page")
 
+        run = bar.addMenu("&Run")
+        a["run"] = self._action(run, "&Run Endpoint or Action", self.run_current, RUN_KEYS[0],
+                                "play", "Run the endpoint or action being edited (or selected "
+                                "in the project tree) in the Run panel")
+        a["send"] = self._action(run, "&Send Request", self.send_request, None,
+                                 tip="Send the Run panel's request to the live server")
+        a["send"].setShortcuts([QKeySequence(k) for k in SEND_KEYS])
+
         view = bar.addMenu("&View")
-        view.addAction(self.problems_dock.toggleViewAction())
-        self.problems_dock.toggleViewAction().setShortcut(QKeySequence("Ctrl+Shift+P"))
-        for dock in self.side_docks.values():
-            view.addAction(dock.toggleViewAction())
+        self.panel_actions = {}
+        for name, key in PANEL_KEYS:
+            dock = self.dock(name)
+            if dock is not None:
+                self.panel_actions[name] = self._panel_action(view, dock, key)
+        view.addSeparator()
         a["search"] = self._action(view, "&Find in Project", self._focus_search,
                                    QKeySequence.StandardKey.Find, "search")
         view.addSeparator()
@@ -256,7 +277,32 @@ class MainWindow(QMainWindow):
 
     def _all_actions(self) -> list[QAction]:
         return [*self.actions.values(), self.undo_action, self.redo_action,
-                *self.graph_actions.values()]
+                *self.graph_actions.values(), *self.panel_actions.values()]
+
+    def dock(self, name: str) -> QDockWidget | None:
+        """A dock of the window by its object name (problems, palette, run, data, ...)."""
+        if name == "problems":
+            return self.problems_dock
+        return self.side_docks.get(name) or self.live.docks.get(name)
+
+    def _panel_action(self, menu: QMenu, dock: QDockWidget, key: str) -> QAction:
+        """A View-menu entry that brings a dock to the front (or hides it when in front)."""
+        action = self._action(menu, dock.windowTitle(), lambda: self.toggle_panel(dock), key)
+        action.setCheckable(True)
+        dock.visibilityChanged.connect(lambda visible: action.setChecked(visible))
+        return action
+
+    def toggle_panel(self, dock: QDockWidget) -> None:
+        """Show a dock in front and focus it; hide it when it already is in front."""
+        if dock.isVisible() and not dock.visibleRegion().isEmpty() and \
+                dock.isAncestorOf(QApplication.focusWidget()):
+            dock.hide()
+            return
+        dock.show()
+        dock.raise_()
+        widget = dock.widget()
+        if widget is not None:
+            widget.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def restyle(self) -> None:
         """Pick up the current colour scheme's icons everywhere."""
@@ -272,6 +318,26 @@ class MainWindow(QMainWindow):
             editor.restyle()
             if isinstance(editor, ActionEditor) and editor.has_graph:
                 editor.graph.apply_theme("dark" if self.theme.dark else "light")
+
+    def run_current(self) -> bool:
+        """Run the endpoint or action being edited, or the one selected in the project tree."""
+        focus = QApplication.focusWidget()
+        if self.tree is not None and focus is not None and self.tree.isAncestorOf(focus):
+            item = self.tree.tree.currentItem()
+            section = item.data(0, SECTION_ROLE) if item is not None else None
+            if section in ("endpoints", "actions") and item.data(0, ID_ROLE):
+                self.open_item(section, item.data(0, ID_ROLE))
+        editor = self.current_editor()
+        if editor is not None and editor.click_run():
+            return True
+        self.statusBar().showMessage("Open an endpoint or an action to run it (Ctrl+R).", 5000)
+        return False
+
+    def send_request(self) -> None:
+        """Send the Run panel's request (Ctrl+Enter, while the Run dock is shown)."""
+        panel = self.live.run_panel
+        if self.live.docks["run"].isVisible() and panel.send_button.isEnabled():
+            panel.send_button.click()
 
     def _side_docks(self) -> dict[str, QDockWidget]:
         """The event palette and the properties panel of the graph, when app.graph is there."""
@@ -335,6 +401,7 @@ class MainWindow(QMainWindow):
         self.live.set_document(document)
         self.autosave.attach(document, adopted)
         self._properties_for(document)
+        self._show_bottom_docks(document is not None)
         if document is None:
             self.problems.show_problems([])
             self._show_welcome()
@@ -355,6 +422,37 @@ class MainWindow(QMainWindow):
             self.update_problems()
         self._update_title()
         self._update_actions()
+
+    def _show_bottom_docks(self, shown: bool) -> None:
+        """The Problems and live-testing docks belong to a project: none on the welcome page.
+        With a project they share a short strip, so the graph gets most of the window."""
+        docks = [self.problems_dock, *self.live.docks.values()]
+        for dock in docks:
+            dock.setVisible(shown)
+        if shown:
+            self.problems_dock.raise_()
+            self.resizeDocks([self.problems_dock], [self._strip_height(0.2)],
+                             Qt.Orientation.Vertical)
+
+    def _strip_height(self, share: float) -> int:
+        return max(140, int(self.height() * share))
+
+    def _run_dock_shown(self, visible: bool) -> None:
+        """The Run panel needs room for a request and its answer: grow the strip for it."""
+        run = self.live.docks["run"]
+        self.actions["send"].setEnabled(visible)
+        if visible and run.height() < self._strip_height(0.36):
+            self.resizeDocks([run], [self._strip_height(0.42)], Qt.Orientation.Vertical)
+
+    def _open_first_item(self) -> None:
+        """An opened project shows its first action (else its first model) to start from."""
+        project = self.document.project if self.document is not None else None
+        if project is None:
+            return
+        if project.actions:
+            self.open_item("actions", project.actions[0].id)
+        elif project.models:
+            self.open_item("models", project.models[0].id)
 
     def _show_welcome(self) -> None:
         self.welcome.set_recent(self.recent_files())
@@ -430,6 +528,7 @@ class MainWindow(QMainWindow):
             return False
         self.autosave.key = recovery.new_key()
         self.set_document(Document(project))
+        self._open_first_item()
         return True
 
     def open_file(self, path: str | Path | None = None) -> bool:
@@ -457,6 +556,7 @@ class MainWindow(QMainWindow):
             else:
                 pending.unlink(missing_ok=True)
         self.set_document(document, adopted)
+        self._open_first_item()
         self.add_recent(path)
         self.statusBar().showMessage(f"Opened {path.name}", 4000)
         return True
@@ -827,9 +927,10 @@ class MainWindow(QMainWindow):
             _select_row(editor, where.rest)
 
     def _show_shortcuts(self) -> None:
-        lines = [f"{a.text().replace('&', '')}\t{a.shortcut().toString(QKeySequence.NativeText)}"
-                 for a in self._all_actions() if not a.shortcut().isEmpty()]
-        QMessageBox.information(self, "Keyboard shortcuts", "\n".join(lines))
+        dialog = ShortcutsDialog(self.menuBar(), self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        self.shortcuts_dialog = dialog
 
 
 def _ancestors(widget: QWidget | None):

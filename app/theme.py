@@ -22,7 +22,7 @@ LIGHT = {
     "strong": "#c4c7ce", "hover": "#eceef2", "pressed": "#e1e4ea", "accent": "#5b5bd6",
     "accent_hover": "#4f4fc4", "accent_text": "#ffffff", "selection": "#e4e4fd",
     "selection_text": "#1c2024", "error": "#dc3e42", "warning": "#c27400", "ok": "#2b9a66",
-    "icon": "#4a4f5a", "tab": "#eceef2",
+    "icon": "#4a4f5a", "tab": "#eceef2", "disabled_icon": "#c4c7ce",
 }
 DARK = {
     "window": "#161719", "panel": "#1c1d20", "base": "#121314", "alt": "#18191b",
@@ -30,7 +30,7 @@ DARK = {
     "strong": "#43464d", "hover": "#26272b", "pressed": "#303136", "accent": "#7070e8",
     "accent_hover": "#8080f0", "accent_text": "#ffffff", "selection": "#2e2e5c",
     "selection_text": "#edeef0", "error": "#ff6369", "warning": "#f1a10d", "ok": "#3dd68c",
-    "icon": "#c4c7ce", "tab": "#202124",
+    "icon": "#c4c7ce", "tab": "#202124", "disabled_icon": "#4a4d55",
 }
 # Event categories get their own colour, the same in both schemes, so a node is known at a glance.
 CATEGORY_COLORS = {"Data": "#3e8ed0", "Logic": "#8e4ec6", "Messaging": "#d6409f",
@@ -77,8 +77,9 @@ class Theme(QObject):
         self.changed.emit()
 
     def icon(self, name: str, color: str | None = None) -> QIcon:
-        """An SVG icon from resources/icons tinted for this scheme (or in `color`)."""
-        return icon(name, color or self.colors["icon"])
+        """An SVG icon from resources/icons tinted for this scheme (or in `color`), drawn
+        faint when its button or menu entry is disabled."""
+        return icon(name, color or self.colors["icon"], self.colors["disabled_icon"])
 
 
 def palette(c: dict[str, str]) -> QPalette:
@@ -93,6 +94,9 @@ def palette(c: dict[str, str]) -> QPalette:
         c["panel"], QPalette.ColorRole.ToolTipText: c["text"], QPalette.ColorRole.PlaceholderText:
         c["faint"], QPalette.ColorRole.Link: c["accent"], QPalette.ColorRole.Mid: c["border"],
         QPalette.ColorRole.Midlight: c["hover"], QPalette.ColorRole.Dark: c["strong"],
+        # Fusion draws frame and tab-bar edges in Light and Shadow: left at Qt's white and
+        # black, they show as a bright line in the dark scheme.
+        QPalette.ColorRole.Light: c["border"], QPalette.ColorRole.Shadow: c["border"],
     }
     for role, value in roles.items():
         p.setColor(role, QColor(value))
@@ -145,11 +149,15 @@ def _pixmaps(name: str, color: str) -> tuple[QPixmap, ...]:
     return tuple(out)
 
 
-def icon(name: str, color: str) -> QIcon:
-    """An icon from resources/icons in one colour, crisp at any scale."""
+def icon(name: str, color: str, disabled: str | None = None) -> QIcon:
+    """An icon from resources/icons in one colour, crisp at any scale; with `disabled`, the
+    colour it has when disabled (Qt's own disabled tint barely differs on flat icons)."""
     result = QIcon()
     for pixmap in _pixmaps(name, color):
         result.addPixmap(pixmap)
+    if disabled:
+        for pixmap in _pixmaps(name, disabled):
+            result.addPixmap(pixmap, QIcon.Mode.Disabled)
     return result
 
 
