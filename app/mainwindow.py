@@ -128,9 +128,14 @@ class MainWindow(QMainWindow):
         self.problems_timer = QTimer(self, interval=300, singleShot=True)
         self.problems_timer.timeout.connect(self.update_problems)
         self._build_menus()
-        self.live.docks["run"].visibilityChanged.connect(self._run_dock_shown)
+        for dock in self.live.docks.values():
+            # Tabbed with Problems, the tallest panel's minimum would set the strip's height;
+            # each grows when it comes to the front instead (_live_dock_shown).
+            dock.widget().setMinimumHeight(80)
+            dock.visibilityChanged.connect(lambda visible, d=dock: self._live_dock_shown(d, visible))
         self.theme.changed.connect(self.restyle)
         self.restyle()
+        self._show_bottom_docks(False)
         self._show_welcome()
         self._update_title()
         self._update_actions()
@@ -431,18 +436,21 @@ class MainWindow(QMainWindow):
             dock.setVisible(shown)
         if shown:
             self.problems_dock.raise_()
-            self.resizeDocks([self.problems_dock], [self._strip_height(0.2)],
-                             Qt.Orientation.Vertical)
+            # Once the docks just shown are laid out: sized before that, the strip keeps its
+            # old height.
+            QTimer.singleShot(0, lambda: self.resizeDocks(
+                [self.problems_dock], [self._strip_height(0.16)], Qt.Orientation.Vertical))
 
     def _strip_height(self, share: float) -> int:
         return max(140, int(self.height() * share))
 
-    def _run_dock_shown(self, visible: bool) -> None:
-        """The Run panel needs room for a request and its answer: grow the strip for it."""
-        run = self.live.docks["run"]
-        self.actions["send"].setEnabled(visible)
-        if visible and run.height() < self._strip_height(0.36):
-            self.resizeDocks([run], [self._strip_height(0.42)], Qt.Orientation.Vertical)
+    def _live_dock_shown(self, dock: QDockWidget, visible: bool) -> None:
+        """The Run panel (a request and its answer) and the rows of the Data browser need
+        room: the strip grows when one of them comes to the front."""
+        if dock is self.live.docks["run"]:
+            self.actions["send"].setEnabled(visible)
+        if visible and not dock.isFloating() and dock.height() < self._strip_height(0.36):
+            self.resizeDocks([dock], [self._strip_height(0.42)], Qt.Orientation.Vertical)
 
     def _open_first_item(self) -> None:
         """An opened project shows its first action (else its first model) to start from."""
