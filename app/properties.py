@@ -470,6 +470,7 @@ class PropertiesPanel(QScrollArea):
         self.description: QLineEdit | None = None
         self._signature: Any = None
         self._shown_id: str | None = None  # the event the form was last built for
+        self._scope: tuple | None = None  # (revision, action, event), its completion words
         self.about: QToolButton | None = None  # folds the kind's description
         self.about_text: QLabel | None = None
         self._committing = False
@@ -536,9 +537,18 @@ class PropertiesPanel(QScrollArea):
         wired = sorted((w.input, w.source, w.output) for w in self.action.wires
                        if w.target == event.id)
         models = [(m.name, [(f.name, f.kind) for f in m.fields]) for m in project.models]
-        words = scope_words(project, self.action, event.id, self.kinds)
+        words = self._words(event.id)
         return (event.id, id(event), event.kind, repr(event.settings), event.description,
                 wired, models, words)
+
+    def _words(self, event_id: str) -> list[str]:
+        """The completion words at an event, asked of the compiler once per revision."""
+        revision = getattr(self.document, "revision", None)
+        key = (revision, id(self.action), event_id)
+        if revision is None or self._scope is None or self._scope[0] != key:
+            words = scope_words(self.document.project, self.action, event_id, self.kinds)
+            self._scope = (key, words)
+        return self._scope[1]
 
     def _rebuild(self) -> None:
         self._signature = self._compute_signature()
@@ -674,7 +684,7 @@ class PropertiesPanel(QScrollArea):
             return
         self._heading(layout, f"{kind.name} <span style='font-weight:normal'>· {event.id}</span>",
                       kind.doc, fold=True)
-        words = scope_words(self.document.project, self.action, event.id, self.kinds)
+        words = self._words(event.id)
         form = _form()
         self.description = QLineEdit(event.description)
         self.description.setPlaceholderText("what this event is for")
