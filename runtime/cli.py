@@ -32,6 +32,7 @@ from runtime.host import GRACEFUL_TIMEOUT, Host, ServeConfig, StartupError, load
 from runtime.openapi import build_openapi, dumps
 from runtime.project import Project
 from runtime.projectfile import load, save, write_atomic
+from runtime.seed import describe, seed_empty_database
 from runtime.server import MAX_BODY
 from runtime.workers import Prepared, banner, base_url, serve_workers
 
@@ -247,6 +248,8 @@ def serve(args: argparse.Namespace) -> int:
                          docs=not args.no_docs, workers=args.workers,
                          graceful_timeout=args.graceful_timeout)
     if config.workers > 1:
+        if args.seed and asyncio.run(_seed_only(config)):
+            return 1
         return serve_workers(config)
     try:
         project, compiled = load_project(config.project, config.environ)
@@ -255,18 +258,21 @@ def serve(args: argparse.Namespace) -> int:
         return 1
     logs.setup(config.log_format)
     try:
-        return asyncio.run(_serve(config, project, compiled))
+        return asyncio.run(_serve(config, project, compiled, seed=args.seed))
     except KeyboardInterrupt:
         print("stopped")
         return 0
 
 
 async def _serve(config: ServeConfig, project: Project | None = None,
-                 compiled: CompiledProject | None = None) -> int:
+                 compiled: CompiledProject | None = None, seed: bool = False) -> int:
     try:
         host = await Host.open(config, project, compiled=compiled)
     except StartupError as e:  # a refused migration, an unreachable database: no traceback
         print(e, file=sys.stderr)
+        return 1
+    if seed and not await _seed(host.store, host.project):
+        await host.close()
         return 1
     try:
         await host.listen()
@@ -286,6 +292,35 @@ async def _serve(config: ServeConfig, project: Project | None = None,
         loop.remove_signal_handler(signal.SIGTERM)
         await host.close()
     return 0
+
+
+async def _seed_only(config: ServeConfig) -> int:
+    """--seed with workers: seed once, before they start; 0 when done, 1 after printing why not."""
+    try:
+        host = await Host.open(config)
+    except StartupError as e:
+        print(e, file=sys.stderr)
+        return 1
+    try:
+        return 0 if await _seed(host.store, host.project) else 1
+    finally:
+        await host.close()
+
+
+async def _seed(store, project) -> bool:
+    """Add the seed rows to an empty database and say what happened; False if a row was refused."""
+    try:
+        added, full = await seed_empty_database(store, project)
+    except ProjectError as e:
+        print(f"Seed rows not added: {e.describe()}", file=sys.stderr)
+        return False
+    if full:
+        print(f"Seed: nothing added, the database holds rows already ({', '.join(full)})")
+    elif added:
+        print(f"Seed: added {describe(added)}")
+    else:
+        print("Seed: the project has no seed rows")
+    return True
 
 
 BUILTINS: tuple[Command, ...] = (
@@ -308,6 +343,8 @@ BUILTINS: tuple[Command, ...] = (
             help="one JSON line per request (default) or a short text line"),
         arg("--no-docs", action="store_true",
             help="do not serve the API docs (/docs and /openapi.json)"),
+        arg("--seed", action="store_true",
+            help="add the project's seed rows to a database whose tables are all empty"),
     )),
     Command("export-server", "write a folder to deploy a project on a server", export_server, (
         arg("file", help="the project file"),

@@ -51,6 +51,8 @@ class Model:
     name: str
     fields: list[Field] = field(default_factory=list)
     id: str = ""
+    # Rows (field name -> value) a fresh database starts with: the file's `seed` section.
+    seed: list[dict[str, Any]] = field(default_factory=list)
 
     def field(self, name: str) -> Field | None:
         """The field called `name`, or None."""
@@ -301,10 +303,15 @@ def to_data(project: Project) -> dict[str, Any]:
         if a.positions:
             layout[a.id] = {k: [_num(x), _num(y)] for k, (x, y) in sorted(a.positions.items(),
                                                                          key=_node_order)}
-    return {
+    data: dict[str, Any] = {
         "format": FORMAT,
         "name": project.name,
         "models": [_model_data(m) for m in project.models],
+    }
+    seed = {m.name: [_seed_row(m, row) for row in m.seed] for m in project.models if m.seed}
+    if seed:  # absent when empty, so files without seed rows keep their bytes
+        data["seed"] = seed
+    return data | {
         "endpoints": [_endpoint_data(e) for e in project.endpoints],
         "actions": [_action_data(a) for a in project.actions],
         "settings": _settings_data(project.settings),
@@ -364,6 +371,12 @@ def _model_data(m: Model) -> dict:
             for f in m.fields
         ],
     }
+
+
+def _seed_row(m: Model, row: dict[str, Any]) -> dict[str, Any]:
+    """A seed row in the model's field order; values of fields the model no longer has (renamed
+    or removed in the editor) are left out, so a saved file always loads."""
+    return {f.name: row[f.name] for f in m.fields if f.name in row}
 
 
 def _endpoint_data(e: Endpoint) -> dict:
@@ -433,6 +446,10 @@ def from_data(data: dict[str, Any]) -> Project:
                           required=f.get("required", False), unique=f.get("unique", False),
                           default=f.get("default"), link=f.get("link"), id=f.get("id", ""))
                     for f in md.get("fields", [])]))
+    for name, rows in (data.get("seed") or {}).items():
+        model = project.model(name)
+        if model is not None:
+            model.seed = [dict(row) for row in rows]
     for ed in data.get("endpoints", []):
         project.endpoints.append(Endpoint(
             name=ed["name"], method=ed.get("method", "GET"), path=ed.get("path", "/"),
@@ -484,7 +501,9 @@ def locate(data: dict[str, Any], path: list) -> str:
     for step in path:
         if isinstance(node, list) and isinstance(step, int):
             item = node[step] if step < len(node) else None
-            label = item.get("name") if isinstance(item, dict) else None
+            # Seed rows are numbered: a row's `name` is data, not what the row is called.
+            label = item.get("name") if isinstance(item, dict) and not out.startswith("seed") \
+                else None
             out += f'["{label}"]' if isinstance(label, str) and label else f"[{step}]"
         elif out.endswith(KEYED):
             out += f'["{step}"]'
@@ -494,7 +513,7 @@ def locate(data: dict[str, Any], path: list) -> str:
     return out
 
 
-KEYED = ("events", "layout")
+KEYED = ("events", "layout", "seed")
 
 
 def _has(node, step) -> bool:

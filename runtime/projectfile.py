@@ -14,6 +14,7 @@ import jsonschema
 
 from runtime.errors import Problem, ProjectError
 from runtime.project import FORMAT, Project, from_data, locate, to_data
+from runtime.seed import seed_problems
 
 SUFFIX = ".actiongraph.json"
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
@@ -77,6 +78,9 @@ def from_checked_data(data: Any, path: str | None = None) -> Project:
     problems = []
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         problems.append(Problem(locate(data, list(error.absolute_path)), _message(error)))
+    if problems:
+        raise ProjectError(problems, path)
+    problems = seed_problems(data)  # seed rows against the models: needs a well-formed file
     if problems:
         raise ProjectError(problems, path)
     return from_data(data)
