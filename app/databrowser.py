@@ -32,13 +32,14 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import Shiboken
 
+from runtime.dummy import Dummy, fill_rows
 from runtime.errors import ActionError
 from runtime.kinds import KindError, convert_field, json_default
 from runtime.project import Model, Project
 from runtime.store import AUTOMATIC, Change, Store, Transaction
 
 PAGE_SIZE = 50
-FILL_BATCH = 100  # rows between progress updates while filling
+WIDE_KINDS = ("Text", "JSON")  # columns that share the grid's spare width
 PROGRESS_FROM = 200  # fills of at least this many rows show a progress bar
 EMPTY = "No rows yet. Run an endpoint or fill with dummy data."
 NO_MATCH = "No rows match the filter."
@@ -228,7 +229,7 @@ class DataBrowser(QWidget):
         self.model_combo.setToolTip("The data model whose rows are shown")
         self.model_combo.currentTextChanged.connect(self._model_chosen)
         self.filter_edit = QLineEdit()
-        self.filter_edit.setPlaceholderText("Filter: likes > 10, caption contains hello, or any text")
+        self.filter_edit.setPlaceholderText(filter_hint(None))
         self.filter_edit.setClearButtonEnabled(True)
         self.filter_edit.returnPressed.connect(
             lambda: self._spawn(self.set_filter(self.filter_edit.text())))
@@ -255,7 +256,7 @@ class DataBrowser(QWidget):
         header.setSectionsClickable(True)
         header.setSortIndicatorShown(False)
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        header.setStretchLastSection(True)
+        header.setStretchLastSection(False)  # the spare width goes to text columns instead
         header.sectionClicked.connect(self._header_clicked)
         self.empty = QLabel(EMPTY)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -322,6 +323,11 @@ class DataBrowser(QWidget):
         layout.addWidget(self.stack, 1)
         layout.addWidget(self.note)
         layout.addLayout(bottom)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if self.records.columnCount():
+            self._size_columns()  # the text columns follow the grid's width
 
     @property
     def colors(self) -> dict[str, str]:
@@ -485,8 +491,6 @@ class DataBrowser(QWidget):
         model = self._model()
         if model is None or self.store is None or n <= 0:
             return 0
-        from runtime.dummy import Dummy
-
         dummy = Dummy(seed=seed)
         show = n >= PROGRESS_FROM
         if show:
@@ -495,21 +499,13 @@ class DataBrowser(QWidget):
             self.progress.setFormat(f"%v of {n}")
             self.progress.show()
 
+        async def progress(i: int) -> None:
+            if show:
+                self.progress.setValue(i)
+                await asyncio.sleep(0)  # let the progress bar paint
+
         async def insert(tx: Transaction) -> int:
-            links = {f.link for f in model.fields if f.kind == "Link" and f.link}
-            existing = {name: await tx.column(name, "id") for name in links
-                        if name in tx.store.metadata.tables}
-            taken = {f.name: set(await tx.column(model.name, f.name))
-                     for f in model.fields if f.unique}
-            for i in range(n):
-                row = dummy.row(model, self.project, existing_ids=existing, taken=taken)
-                record = await tx.insert(model.name, row)
-                if model.name in links:
-                    existing.setdefault(model.name, []).append(record["id"])
-                if show and (i + 1) % FILL_BATCH == 0:
-                    self.progress.setValue(i + 1)
-                    await asyncio.sleep(0)  # let the progress bar paint
-            return n
+            return await fill_rows(tx, model, self.project, n, dummy, progress)
 
         try:
             added = await self._write(insert, busy=True)
@@ -570,6 +566,11 @@ class DataBrowser(QWidget):
         self._clear_message()
         self.records.replace(record)
         return record
+
+    def show_model(self, name: str) -> None:
+        """Show the rows of the model called `name` (after a run changed some of them)."""
+        if name != self.model_name and self.model_combo.findText(name) >= 0:
+            self.model_combo.setCurrentText(name)  # switches and reloads
 
     def highlight(self, changes: list[Change]) -> None:
         """Mark the rows a run inserted or updated (tinted) and note the ids it deleted."""
@@ -652,6 +653,7 @@ class DataBrowser(QWidget):
                                      and not self._busy)
         self.delete_button.setEnabled(ready and not self._busy and self.records.rowCount() > 0)
         self.model_combo.setEnabled(self.project is not None and bool(self.project.models))
+        self.filter_edit.setPlaceholderText(filter_hint(model))
         if self.store is None or self.project is None:
             self.empty.setText("No database yet: open a project to browse its data.")
         elif model is None:
@@ -719,9 +721,16 @@ class DataBrowser(QWidget):
     def _size_columns(self) -> None:
         self._update_sort_indicator()
         header = self.view.horizontalHeader()
-        for i in range(self.records.columnCount()):
+        wide = []
+        for i, (_name, kind) in enumerate(self.records.columns):
             self.view.resizeColumnToContents(i)
             header.resizeSection(i, min(max(header.sectionSize(i), 60), 320))
+            if kind in WIDE_KINDS:
+                wide.append(i)
+        # Ids, numbers and dates keep their content's width; text gets the room that is left.
+        spare = self.view.viewport().width() - header.length()
+        for i in wide if spare > 0 else []:
+            header.resizeSection(i, header.sectionSize(i) + spare // len(wide))
 
     def _error(self, text: str) -> None:
         self.message.setText(text)
@@ -837,8 +846,6 @@ class DataBrowser(QWidget):
         model = self._model()
         if model is None:
             return
-        from runtime.dummy import Dummy
-
         dummy = Dummy()
         values = {f.name: dummy.value(f.kind, f.name, f) for f in model.fields
                   if f.required and f.default is None and f.kind != "Link"}
@@ -881,6 +888,15 @@ class DataBrowser(QWidget):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def filter_hint(model: Model | None) -> str:
+    """The filter's placeholder, with examples made of this model's fields."""
+    if model is None:
+        return "Filter: field > 10, field contains text, or any text"
+    number = next((f.name for f in model.fields if f.kind in ("Integer", "Decimal")), "id")
+    text = next((f.name for f in model.fields if f.kind == "Text"), None)
+    return f"Filter: {number} > 10, " + (f"{text} contains hello, " if text else "") + "or any text"
 
 
 def _unquote(text: str) -> str:

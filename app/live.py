@@ -27,6 +27,7 @@ from runtime.errors import MigrationError, ProjectError
 from runtime.mail import Mail, Outbox, SmtpMailer
 from runtime.project import MailSettings, Project
 from runtime.scheduler import Scheduler
+from runtime.seed import seed_new_tables, table_names
 from runtime.server import STATE, RequestRecord, ServerState, create_app
 from runtime.store import Store, default_url
 
@@ -110,6 +111,7 @@ class LiveServer(QObject):
         self.error: str | None = None  # why the server is not running / not migrated
         self.records: deque[RequestRecord] = deque(maxlen=MAX_RECORDS)
         self._tags: dict[str, RequestRecord] = {}
+        self.seeded: dict[str, int] = {}  # seed rows added to tables the last open created
         self._latest: Project | None = None
         self._deploying: asyncio.Task | None = None
 
@@ -163,7 +165,9 @@ class LiveServer(QObject):
         store = Store(db_url, served)
         self.error = None
         try:
+            before = await table_names(store)
             await store.open(served)
+            self.seeded = await self._seed(store, served, before)
         except MigrationError as e:
             self.error = f"the database was not changed: {e}"
             compiled = compile_project(Project(name=snapshot.name), self.revision)
@@ -234,8 +238,11 @@ class LiveServer(QObject):
             models_changed = self.project is None or self.project.models != project.models
             try:
                 if models_changed:
+                    before = await table_names(self.store)
                     await self.store.open(project)
                 self.state.swap(compiled)
+                if models_changed:  # a model added with seed rows starts with them
+                    self.seeded = await self._seed(self.store, compiled.project, before)
             except MigrationError as e:
                 self.error = f"the database was not changed: {e}"
             else:
@@ -244,6 +251,14 @@ class LiveServer(QObject):
                 if models_changed:
                     self.storeChanged.emit()
             self.statusChanged.emit()
+
+    async def _seed(self, store: Store, project: Project, before: set[str]) -> dict[str, int]:
+        """Add the seed rows of the tables just created; a refused row is said in the status."""
+        try:
+            return await seed_new_tables(store, project, before)
+        except ProjectError as e:
+            self.error = f"the seed rows were not added: {e.problems[0]}"
+            return {}
 
     # -- the log ----------------------------------------------------------------------------
     def _logged(self, record: RequestRecord) -> None:

@@ -8,7 +8,7 @@ import contextlib
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer
-from PySide6.QtGui import QGuiApplication, QKeySequence
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QDockWidget, QInputDialog, QMenu, QToolButton
 from shiboken6 import Shiboken
 
@@ -57,17 +57,16 @@ class LiveTesting(QObject):
         self.outbox = OutboxPanel()
         self.docks: dict[str, QDockWidget] = {}
         first = None
-        for name, title, widget, key in (("run", "Run", self.run_panel, "Ctrl+Shift+R"),
-                                         ("data", "Data", self.data, "Ctrl+Shift+D"),
-                                         ("log", "Server Log", self.log, "Ctrl+Shift+G"),
-                                         ("outbox", "Outbox", self.outbox, "Ctrl+Shift+O")):
+        # Their View-menu entries and shortcuts are the main window's (PANEL_KEYS).
+        for name, title, widget in (("run", "Run", self.run_panel), ("data", "Data", self.data),
+                                    ("log", "Server Log", self.log),
+                                    ("outbox", "Outbox", self.outbox)):
             dock = QDockWidget(title, window)
             dock.setObjectName(name)
             dock.setWidget(widget)
             dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
                              | QDockWidget.DockWidgetFeature.DockWidgetMovable
                              | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-            dock.toggleViewAction().setShortcut(QKeySequence(key))
             window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
             window.tabifyDockWidget(first or window.problems_dock, dock)
             first = first or dock
@@ -97,6 +96,7 @@ class LiveTesting(QObject):
         self.outbox.realSendingChanged.connect(lambda on: setattr(s.mail, "real", on))
         self.log.recordActivated.connect(self.show_record)
         self.run_panel.ran.connect(lambda record: None)  # the log's listener shows every run
+        self.run_panel.filled.connect(self._filled)
         self._update_status()
 
     # -- the project ------------------------------------------------------------------------
@@ -198,6 +198,8 @@ class LiveTesting(QObject):
     def _reload_data(self) -> None:
         changes, self._changes = self._changes, []
         if changes:
+            written = [c for c in changes if c.op != "delete"] or changes
+            self.data.show_model(written[-1].model)  # the model the last run changed
             self.data.highlight(changes)  # tints the rows and reloads
         else:
             self.data.schedule_refresh()
@@ -219,6 +221,11 @@ class LiveTesting(QObject):
             return
         graph = editor.graph.graph if hasattr(editor.graph, "graph") else editor.graph
         graph.show_trace(record.trace, failed=record.event, error=record.error)
+
+    def _filled(self, model: str) -> None:
+        """The Run panel filled an empty table: show it in the Data dock."""
+        self.data.show_model(model)
+        self.data.schedule_refresh()
 
     def _mail(self, mail) -> None:
         self.outbox.add(mail)

@@ -59,15 +59,22 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from qasync import asyncSlot
+from shiboken6 import Shiboken
+from sqlalchemy.exc import SQLAlchemyError
 from yarl import URL
 
 from app.tree import Prompts
-from runtime.dummy import Dummy, to_http
-from runtime.kinds import json_default
+from runtime.dummy import Dummy, fill_rows, record_fields, to_http
+from runtime.errors import ActionError
+from runtime.kinds import KindError, json_default
 from runtime.project import METHODS, Endpoint, Example, Project
 from runtime.server import DRY_RUN_HEADER, TAG_HEADER, RequestRecord
 
 HISTORY_SIZE = 50
+BODY_METHODS = ("POST", "PUT", "PATCH")  # the request opens on the Body tab for these
+BODY_LINES = 12  # lines of the body editor visible at least
+FILL_ROWS = 10  # rows the Fill offer adds to an empty table
+CHANGE_COLUMN_MAX = 360  # px; a longer value in the Changes tab is elided in the middle
 TIMEOUT = 120.0  # seconds the panel waits for an answer (the server bounds each run itself)
 FILE_KEY = "file"  # a multipart example keeps a File variable as {"file": "/path/to/file"}
 NOT_SERVING = "The live server is not running: start it to send requests."
@@ -330,6 +337,7 @@ class RunPanel(QWidget):
     """Send requests to the live server and read the answers (the editor's Run dock)."""
 
     ran = Signal(object)  # the server's RequestRecord after each send
+    filled = Signal(str)  # a model the Fill offer added rows to
 
     def __init__(self, theme=None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -344,6 +352,8 @@ class RunPanel(QWidget):
         self.sending = False
         self._session: aiohttp.ClientSession | None = None
         self._path_values: dict[str, Any] = {}
+        self._dummy_path = False  # the path holds made-up values (not an example's)
+        self._empty_model: str | None = None  # the model the Fill offer fills
         self._build()
         # The server starts and stops outside the panel: keep Send's state current while shown.
         self._watch = QTimer(self)
@@ -401,6 +411,9 @@ class RunPanel(QWidget):
         self.body_edit.setFont(_mono())
         self.body_edit.setPlaceholderText("JSON body (empty: no body)")
         self.body_edit.setTabChangesFocus(False)
+        # Room for a dozen lines of JSON, whatever the dock's default height.
+        self.body_edit.setMinimumHeight(self.body_edit.fontMetrics().lineSpacing() * BODY_LINES
+                                        + 2 * self.body_edit.frameWidth() + 8)
         self.form_table = KeyValueTable("Field")
         self.body_stack = QStackedWidget()
         self.body_stack.addWidget(self.body_edit)
@@ -474,6 +487,11 @@ class RunPanel(QWidget):
         self.error_banner.setWordWrap(True)
         self.error_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.error_banner.hide()
+        self.fill_offer = QPushButton()
+        self.fill_offer.setObjectName("RunFillOffer")
+        self.fill_offer.setToolTip("Add rows of dummy data to the empty table, then Send again")
+        self.fill_offer.clicked.connect(self._fill_clicked)
+        self.fill_offer.hide()
         self.json_tree = JsonTree()
         self.csv_table = QTableWidget()
         self.csv_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -495,9 +513,8 @@ class RunPanel(QWidget):
         self.changes_label.setWordWrap(True)
         self.changes_tree = QTreeWidget()
         self.changes_tree.setHeaderLabels(["Change", "Before", "After"])
-        self.changes_tree.setColumnWidth(0, 220)
-        self.changes_tree.setColumnWidth(1, 160)
         self.changes_tree.setUniformRowHeights(True)
+        self.changes_tree.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         changes = QWidget()
         cl = QVBoxLayout(changes)
         cl.setContentsMargins(0, 6, 0, 0)
@@ -513,6 +530,10 @@ class RunPanel(QWidget):
         sl.setContentsMargins(4, 8, 8, 8)
         sl.addLayout(status)
         sl.addWidget(self.error_banner)
+        offer = QHBoxLayout()
+        offer.addWidget(self.fill_offer)
+        offer.addStretch(1)
+        sl.addLayout(offer)
         sl.addWidget(self.response_tabs, 1)
 
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -678,6 +699,8 @@ class RunPanel(QWidget):
         self.body_stack.setCurrentWidget(self.form_table if endpoint.request_type == "multipart"
                                          else self.body_edit)
         self._fill_examples()
+        self.request_tabs.setCurrentWidget(self.body_stack if endpoint.method in BODY_METHODS
+                                           else self.query_table)
         if endpoint.examples:
             self.load_example(endpoint.examples[0].name)
         else:
@@ -693,7 +716,36 @@ class RunPanel(QWidget):
         # The body as the server reads it: Model variables spread on its top level.
         body = to_http(endpoint, data)["json"] if has_body else None
         self._fill(data["path"], data["query"], data["header"], body)
+        self._dummy_path = True
         self.examples_box.setCurrentIndex(-1)
+
+    async def use_existing_records(self) -> dict[str, Any]:
+        """Put ids of records that exist in the live database into the path variables that
+        name records (`{id}` of `PUT /v1/posts/{id}`), unless the path was typed or comes from
+        an example, or its record exists; returns the values put in. Send does it first."""
+        endpoint, store = self.endpoint, getattr(self.server, "store", None)
+        if endpoint is None or store is None or not self._dummy_path or \
+                self.url_edit.text() != self._path(endpoint.path, self._path_values):
+            return {}
+        found: dict[str, Any] = {}
+        for variable, (model, field_name) in record_fields(endpoint, self.project).items():
+            if model not in store.metadata.tables:
+                continue
+            try:
+                async with store.transaction(writes=False) as tx:
+                    values = [v for v in await tx.column(model, field_name, limit=20)
+                              if v is not None]
+            except (ActionError, SQLAlchemyError, OSError):
+                continue  # the path keeps its dummy value
+            if values and self._path_values.get(variable) not in values:
+                found[variable] = values[0]
+        if not Shiboken.isValid(self):
+            return found  # the panel went while the database answered
+        template = self._path(endpoint.path, self._path_values)
+        if found and self.endpoint is endpoint and self.url_edit.text() == template:
+            self._path_values.update(found)  # only while the user has not edited the path
+            self.url_edit.setText(self._path(endpoint.path, self._path_values))
+        return found
 
     def load_example(self, name: str) -> None:
         """Fill the request from the endpoint's saved example called `name`."""
@@ -719,6 +771,7 @@ class RunPanel(QWidget):
     def _fill(self, path: dict, query: dict, header: dict, body: Any) -> None:
         endpoint = self.endpoint
         self._say("")
+        self._dummy_path = False
         self._path_values = dict(path)
         self.url_edit.setText(self._path(endpoint.path, path))
         self.query_table.fill([(k, _text(v), False) for k, v in query.items()])
@@ -852,7 +905,9 @@ class RunPanel(QWidget):
             await self.send()
 
     async def send(self) -> RequestRecord | None:
-        """Send the request as typed; returns the server's record of it (None if not sent)."""
+        """Send the request as typed; returns the server's record of it (None if not sent).
+        The window's Ctrl+Enter calls this."""
+        await self.use_existing_records()
         try:
             request = self.build_request()
         except RequestError as e:
@@ -902,9 +957,60 @@ class RunPanel(QWidget):
             self.status_label.setStyleSheet(f"color: {self.colors['error']}; font-weight: 600;")
             return None
         self.show_answer(answer)
+        if answer.status == 404:
+            await self._offer_fill()
         if answer.record is not None:
             self.ran.emit(answer.record)
         return answer.record
+
+    # -- an empty table ------------------------------------------------------------------------
+    async def _offer_fill(self) -> None:
+        """After a 404: when the table the path names a record of is empty, offer to fill it."""
+        endpoint, store = self.endpoint, getattr(self.server, "store", None)
+        if endpoint is None or store is None:
+            return
+        for model, _field in dict.fromkeys(record_fields(endpoint, self.project).values()):
+            if model not in store.metadata.tables:
+                continue
+            try:
+                async with store.transaction(writes=False) as tx:
+                    empty = not await tx.count(model)
+            except (ActionError, SQLAlchemyError, OSError):
+                continue
+            if empty:
+                self._empty_model = model
+                self.fill_offer.setText(f"Fill {model} with {FILL_ROWS} dummy rows")
+                self.fill_offer.show()
+                return
+
+    @asyncSlot()
+    async def _fill_clicked(self) -> None:
+        await self.fill_empty_model()
+
+    async def fill_empty_model(self) -> int:
+        """Add dummy rows to the empty table the Fill offer names, then put an existing id in
+        the path; returns how many rows were added."""
+        name, store = self._empty_model, getattr(self.server, "store", None)
+        model = store.models.get(name) if store is not None and name else None
+        if model is None:
+            return 0
+        self.fill_offer.setEnabled(False)
+        try:
+            async with store.transaction() as tx:
+                added = await fill_rows(tx, model, self.project, FILL_ROWS, Dummy())
+        except (ActionError, KindError, SQLAlchemyError, OSError) as e:
+            self._say(f"Could not fill {name}: {e}")
+            return 0
+        finally:
+            self.fill_offer.setEnabled(True)
+        self.fill_offer.hide()
+        self._empty_model = None
+        await self.use_existing_records()
+        self._say("")
+        self.status_label.setText(f"Added {added} rows to {name}: press Send")
+        self.status_label.setStyleSheet(f"color: {self.colors['muted']};")
+        self.filled.emit(name)
+        return added
 
     async def _exchange(self, base: str, request: Outgoing) -> Answer:
         tag = uuid.uuid4().hex
@@ -946,6 +1052,7 @@ class RunPanel(QWidget):
     def show_answer(self, answer: Answer) -> None:
         """Show status, body, headers and changes of an answer."""
         self.answer = answer
+        self.fill_offer.hide()
         self._show_status(answer)
         self.headers_view.setRowCount(0)
         for name, value in answer.headers:
@@ -1079,6 +1186,10 @@ class RunPanel(QWidget):
             for change in items:
                 self._change_item(top, change)
         self.changes_tree.expandAll()
+        for column in range(3):  # each column as wide as its values (long ones elided)
+            self.changes_tree.resizeColumnToContents(column)
+            width = min(self.changes_tree.columnWidth(column), CHANGE_COLUMN_MAX)
+            self.changes_tree.setColumnWidth(column, max(width, 80))
 
     def _change_item(self, parent: QTreeWidgetItem, change) -> None:
         row = change.after or change.before or {}
@@ -1092,8 +1203,10 @@ class RunPanel(QWidget):
             old, new = before.get(key), after.get(key)
             if change.op == "update" and old == new:
                 continue
-            QTreeWidgetItem(item, [key, _cell(old) if change.before is not None else "",
-                                   _cell(new) if change.after is not None else ""])
+            line = QTreeWidgetItem(item, [key, _cell(old) if change.before is not None else "",
+                                          _cell(new) if change.after is not None else ""])
+            for column in (1, 2):
+                line.setToolTip(column, line.text(column))
 
     # -- history -------------------------------------------------------------------------------
     def _remember(self, entry: HistoryEntry) -> None:

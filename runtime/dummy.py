@@ -249,6 +249,68 @@ class Dummy:
         return value
 
 
+def record_fields(endpoint: Endpoint, project: Project) -> dict[str, tuple[str, str]]:
+    """Path variables that name records: variable -> (model, field), read from the Where
+    filters of the endpoint's actions (`id = path.id`: the record's id), else, for a variable
+    called id (or ending in _id), the endpoint's Model variable or the model its path names."""
+    names = set(path_variables(endpoint.path))
+    found: dict[str, tuple[str, str]] = {}
+    for action in project.actions:
+        if action.trigger.type != "endpoint" or action.trigger.endpoint != endpoint.name:
+            continue
+        filters = [(g.model, g.where) for g in action.variables if g.kind == "Model" and g.model]
+        filters += [(e.settings.get("model"), e.settings.get("where"))
+                    for e in action.events.values() if isinstance(e.settings.get("model"), str)]
+        for model, where in filters:
+            for field_name, variable in _path_conditions(where):
+                if variable in names and project.model(model or ""):
+                    found.setdefault(variable, (model, field_name))
+    segments = [s.lower() for s in endpoint.path.split("/") if s and not s.startswith("{")]
+    fallback = next((v.model for v in endpoint.variables
+                     if v.kind in ("Model", "Custom Model") and project.model(v.model or "")),
+                    None) or next((m.name for m in project.models if m.name.lower() in segments),
+                                  None)
+    for name in names - set(found):
+        parts = words(name)
+        if fallback and parts and parts[-1] == "id":
+            found[name] = (fallback, "id")
+    return found
+
+
+def _path_conditions(where: Any):
+    """(field, path variable) of every `field = path.NAME` condition in a Where filter."""
+    if isinstance(where, list):
+        for item in where:
+            yield from _path_conditions(item)
+    elif isinstance(where, dict):
+        if "field" in where:
+            value = where.get("value")
+            m = re.fullmatch(r"=\s*path\.([A-Za-z_][A-Za-z0-9_]*)\s*", value) \
+                if isinstance(value, str) else None
+            if m and where.get("op", "=") in ("=", "=="):
+                yield where["field"], m.group(1)
+        for key in ("and", "or", "not"):
+            yield from _path_conditions(where.get(key))
+
+
+async def fill_rows(tx, model: Model, project: Project, n: int, dummy: Dummy,
+                    progress=None) -> int:
+    """Insert `n` rows of dummy data into `model` in the transaction `tx` (links point at
+    existing rows, unique fields stay unique); `progress(i)` is awaited every 100 rows."""
+    links = {f.link for f in model.fields if f.kind == "Link" and f.link}
+    existing = {name: await tx.column(name, "id") for name in links
+                if name in tx.store.metadata.tables}
+    taken = {f.name: set(await tx.column(model.name, f.name)) for f in model.fields if f.unique}
+    for i in range(n):
+        row = dummy.row(model, project, existing_ids=existing, taken=taken)
+        record = await tx.insert(model.name, row)
+        if model.name in links:
+            existing.setdefault(model.name, []).append(record["id"])
+        if progress is not None and (i + 1) % 100 == 0:
+            await progress(i + 1)
+    return n
+
+
 def _suffixed(text: str, n: int) -> str:
     """`ann@x.org`, 2 -> `ann2@x.org`; `Blue`, 2 -> `Blue 2`."""
     if "@" in text:

@@ -47,13 +47,13 @@ async def test_serves_the_project_and_logs_each_request(live):
 
 async def test_an_edit_is_served_on_the_next_request_without_restart(live):
     project = live.test_project
-    await _send(live, "POST", "/v1/posts", {"user": "ann", "caption": "hello"})
+    _, post = await _send(live, "POST", "/v1/posts", {"user": "ann", "caption": "hello"})
     port = live.port
     action = project.action("Get post")
     action.response_status = 203
     live.update(project)
     await live.settled()
-    status, body = await _send(live, "GET", "/v1/posts/1")
+    status, body = await _send(live, "GET", f"/v1/posts/{post['id']}")
     assert status == 203 and body["caption"] == "hello"
     assert live.port == port and live.current
 
@@ -76,12 +76,13 @@ async def test_a_project_with_problems_leaves_the_last_good_version_serving(live
 
 
 async def test_a_dry_run_rolls_back(live):
-    await _send(live, "POST", "/v1/posts", {"user": "ann", "caption": "hello"})
-    status, body = await _send(live, "PUT", "/v1/posts/1", {"caption": "gone?"},
+    _, post = await _send(live, "POST", "/v1/posts", {"user": "ann", "caption": "hello"})
+    at = f"/v1/posts/{post['id']}"
+    status, body = await _send(live, "PUT", at, {"caption": "gone?"},
                                {DRY_RUN_HEADER: "1", TAG_HEADER: "dry"})
     assert status == 200 and body["caption"] == "gone?"
     assert live.record("dry").dry_run
-    status, body = await _send(live, "GET", "/v1/posts/1")
+    status, body = await _send(live, "GET", at)
     assert body["caption"] == "hello"
 
 
@@ -110,3 +111,15 @@ async def test_a_port_in_use_is_refused_with_the_next_free_one(qapp, posts_copy,
         await server.stop()
         assert not server.running
         server.deleteLater()
+
+
+async def test_a_fresh_database_starts_with_the_projects_seed_rows(live, posts_copy, tmp_path):
+    assert live.seeded == {"Posts": 3}
+    status, body = await _send(live, "PUT", "/v1/posts/1", {"caption": "first Run"})
+    assert status == 200 and body["user"] == "ada"  # the README tour's first Run
+    await live.stop()
+    await live.start(load(posts_copy), f"sqlite+aiosqlite:///{tmp_path / 'posts.db'}",
+                     free_port(18765) or 0)
+    assert live.seeded == {}  # the database exists: nothing is added again
+    status, body = await _send(live, "GET", "/v1/posts")
+    assert [p["caption"] for p in body][:1] == ["first Run"] and len(body) == 3

@@ -13,6 +13,7 @@ import pytest
 from aiohttp import web
 from conftest import SHOTS
 from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from app.document import Document
@@ -39,6 +40,7 @@ class Live(QObject):
         self.base_url: str | None = None
         self.records: dict[str, RequestRecord] = {}
         self.all: list[RequestRecord] = []
+        self.store: Store | None = None
 
     def record(self, tag: str) -> RequestRecord | None:
         return self.records.get(tag)
@@ -59,6 +61,7 @@ async def start_server(project, db: Path, runners: list) -> Live:
     state.trace = True
     state.dry_run_header = True
     server = Live()
+    server.store = store  # the Run panel looks up existing records in it, as in the editor
     state.listeners.append(server.log)
     runner = web.AppRunner(app)
     await runner.setup()
@@ -442,3 +445,73 @@ async def test_multipart_form_sends_text_and_a_chosen_file(qtbot, theme, tmp_pat
         assert form.rows()[1] == ("photo", str(picture), True)
     finally:
         await panel.close_client()
+
+
+async def click_and_wait(button, signal, timeout: float = 5):
+    """Click a button as a user does; the value the signal then sends (its slot is async)."""
+    sent: asyncio.Future = asyncio.get_running_loop().create_future()
+    signal.connect(lambda value: sent.done() or sent.set_result(value))
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton)
+    return await asyncio.wait_for(sent, timeout)
+
+
+async def test_the_request_opens_on_body_for_methods_with_a_body_else_on_query(panel):
+    for name, tab in ((UPDATE, panel.body_stack), ("List posts", panel.query_table),
+                      ("Create post", panel.body_stack), ("Get post", panel.query_table)):
+        panel.request_tabs.setCurrentWidget(panel.history_list)
+        panel.show_endpoint(name)
+        assert panel.request_tabs.currentWidget() is tab, name
+
+
+async def test_the_body_editor_shows_a_dozen_lines_at_the_panels_default_size(panel, qtbot):
+    panel.resize(panel.sizeHint())
+    panel.show_endpoint(UPDATE)
+    qtbot.waitUntil(panel.body_edit.isVisible)
+    QApplication.processEvents()
+    lines = panel.body_edit.viewport().height() // panel.body_edit.fontMetrics().lineSpacing()
+    assert lines >= 12, lines
+
+
+async def test_the_path_gets_the_id_of_a_record_that_exists(panel, live, qtbot):
+    server, db = live
+    ids = [await insert_post(server, f"Post {n}") for n in range(3)]
+    rows(db, "delete from Posts where id = ?", ids[0])  # no record 1 any more
+    panel.show_endpoint(UPDATE)
+    assert panel.url_edit.text() == "/v1/posts/1"  # made up: Send looks for a real one
+    assert (await click_and_wait(panel.send_button, panel.ran)).status == 200
+    assert panel.url_edit.text() == f"/v1/posts/{ids[1]}"
+    # A path the user typed is sent as it is.
+    panel.url_edit.setText("/v1/posts/99")
+    assert (await panel.send()).status == 404
+
+
+async def test_an_empty_table_is_offered_a_fill_in_the_404_then_send_answers_200(panel, live,
+                                                                                  qtbot):
+    _server, db = live
+    panel.show_endpoint(UPDATE)
+    record = await panel.send()
+    assert record.status == 404
+    assert panel.fill_offer.isVisible()
+    assert panel.fill_offer.text() == "Fill Posts with 10 dummy rows"
+    shoot(panel, "fill-offer")
+    assert await click_and_wait(panel.fill_offer, panel.filled) == "Posts"
+    assert rows(db, "select count(*) from Posts") == [(10,)]
+    assert panel.fill_offer.isHidden()
+    assert (await click_and_wait(panel.send_button, panel.ran)).status == 200
+    assert not panel.fill_offer.isVisible()
+
+
+async def test_the_changes_before_column_shows_a_long_value_whole(panel, live, qtbot):
+    server, _db = live
+    before = "A caption cut short by a fixed width"
+    post = await insert_post(server, before)
+    panel.show_endpoint(UPDATE)
+    panel.url_edit.setText(f"/v1/posts/{post}")
+    panel.body_edit.setPlainText('{"caption": "Short"}')
+    assert (await panel.send()).status == 200
+    panel.response_tabs.setCurrentIndex(2)
+    line = panel.changes_tree.topLevelItem(0).child(0).child(0)
+    assert line.text(1) == json.dumps(before)
+    needed = panel.changes_tree.fontMetrics().horizontalAdvance(line.text(1))
+    assert panel.changes_tree.columnWidth(1) >= needed
+    assert line.toolTip(1) == line.text(1)

@@ -12,6 +12,7 @@ from PySide6.QtCore import QSettings
 
 from app.live import free_port
 
+FIRST = "First light on the new telescope"  # the caption of the posts example's first seed row
 pytestmark = pytest.mark.filterwarnings("ignore:Function.*marked as deprecated:DeprecationWarning")
 
 
@@ -24,8 +25,8 @@ async def live_window(make_window, posts_copy, qtbot):
     await window.live._starting
     server = window.live.server
     assert server.running, server.error
-    async with server.store.transaction() as tx:
-        await tx.insert("Posts", {"user": "ann", "caption": "hello", "likes": 1})
+    async with server.store.transaction(writes=False) as tx:  # a fresh database starts with
+        assert await tx.count("Posts") == 3  # the example's seed rows
     yield window
     await window.live.shutdown()
 
@@ -96,7 +97,7 @@ async def test_an_edit_is_followed_by_the_next_request_and_dry_run_keeps_nothing
     panel.dry_run_box.setChecked(True)
     record = await panel.send()
     assert record.status == 202 and record.dry_run
-    assert await _caption_in_browser(window, None) == "hello"
+    assert await _caption_in_browser(window, None) == FIRST
     window.document.undo.undo()
     await live.server.settled()
     panel.dry_run_box.setChecked(False)
@@ -168,5 +169,45 @@ async def test_sign_up_through_the_run_panel_puts_the_welcome_mail_in_the_outbox
         live.show_dock("outbox")
         live.outbox.list.setCurrentRow(0)
         shot(window, "live_outbox")
+    finally:
+        await live.shutdown()
+
+
+async def test_the_data_dock_follows_the_model_a_run_changed(make_window, tmp_path, qtbot):
+    from conftest import EXAMPLES
+
+    from runtime.generate import generate_api
+    from runtime.project import Field
+    from runtime.projectfile import load, save
+
+    project = load(EXAMPLES / "posts.actiongraph.json")
+    project.add_model("Shoes", [Field("shoe_type", "Text"), Field("price", "Decimal")])
+    generate_api(project, "Shoes")
+    path = tmp_path / "two.actiongraph.json"
+    save(project, path)
+    QSettings().setValue("live/port", free_port(19500))
+    window = make_window()
+    window.resize(1500, 950)
+    assert window.open_file(str(path))
+    await window.live._starting
+    live, browser = window.live, window.live.data
+    try:
+        live.show_dock("data")
+        await browser.wait_idle()
+        assert browser.model_name == "Posts"
+        assert browser.filter_edit.placeholderText().startswith("Filter: likes > 10, user contains")
+        live.run_endpoint("Create Shoe")
+        record = await live.run_panel.send()
+        assert record.status == 201, record.error
+        await _until(lambda: browser.model_name == "Shoes")
+        await browser.wait_idle()
+        assert browser.filter_edit.placeholderText().startswith(
+            "Filter: price > 10, shoe_type contains")
+        assert browser.records.marks == {record.changes[0].after["id"]: "insert"}
+        # Columns sized to their content: created_at compact, the text column gets the room.
+        header = browser.view.horizontalHeader()
+        names = [c[0] for c in browser.records.columns]
+        assert header.sectionSize(names.index("shoe_type")) > \
+            header.sectionSize(names.index("created_at"))
     finally:
         await live.shutdown()
