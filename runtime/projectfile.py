@@ -33,17 +33,19 @@ def dumps(project: Project) -> str:
     return _write(to_data(project), 0) + "\n"
 
 
-def _write(value: Any, indent: int) -> str:
+def _write(value: Any, indent: int, rows: bool = False) -> str:
+    """`rows`: the lists inside are written one item per line (seed rows: a row, a line)."""
     inline = json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
     if not isinstance(value, (dict, list)) or not value:
         return inline
     nested = value.values() if isinstance(value, dict) else value
     flat = all(not isinstance(v, (dict, list)) or not _deep(v) for v in nested)
-    if flat and indent + len(inline) <= INLINE_WIDTH and indent > 0:
+    if flat and indent + len(inline) <= INLINE_WIDTH and indent > 0 and not rows:
         return inline
     pad = "  " * (indent + 1)
     if isinstance(value, dict):
-        items = [f"{pad}{json.dumps(k, ensure_ascii=False)}: {_write(v, indent + 1)}"
+        items = [f"{pad}{json.dumps(k, ensure_ascii=False)}: "
+                 f"{_write(v, indent + 1, rows or (indent == 0 and k == 'seed'))}"
                  for k, v in value.items()]
         return "{\n" + ",\n".join(items) + "\n" + "  " * indent + "}"
     items = [f"{pad}{_write(v, indent + 1)}" for v in value]

@@ -120,3 +120,51 @@ def test_save_is_atomic(tmp_path, monkeypatch):
         save(project, path)
     assert path.read_bytes() == original
     assert os.listdir(tmp_path) == ["p.actiongraph.json"]
+
+
+def test_seed_rows_survive_save_and_load_as_one_line_each(tmp_path):
+    project = build()
+    project.model("Posts").seed = [{"caption": "Hello", "likes": 3}, {"likes": 0, "caption": "Hi"}]
+    path = tmp_path / "blog.actiongraph.json"
+    save(project, path)
+    text = path.read_text()
+    assert '      {"caption": "Hello", "likes": 3},\n' in text  # one row, one line
+    assert '{"caption": "Hi", "likes": 0}' in text  # in the model's field order
+    loaded = load(path)
+    assert loaded.model("Posts").seed == [{"caption": "Hello", "likes": 3},
+                                          {"caption": "Hi", "likes": 0}]
+    assert dumps(loaded) == text
+    assert list(json.loads(text))[:4] == ["format", "name", "models", "seed"]
+
+
+def test_a_project_without_seed_rows_writes_no_seed_key():
+    assert '"seed"' not in dumps(build())
+
+
+def test_seed_rows_follow_a_renamed_model_and_drop_a_removed_field():
+    project = build()
+    posts = project.model("Posts")
+    posts.seed = [{"caption": "Hello", "likes": 3}]
+    posts.name = "Articles"
+    posts.fields = [f for f in posts.fields if f.name != "likes"]
+    loaded = loads(dumps(project))
+    assert loaded.model("Articles").seed == [{"caption": "Hello"}]
+
+
+@pytest.mark.parametrize("seed, message", [
+    ({"Post": [{"caption": "x"}]}, 'seed["Post"]: there is no data model "Post" (models: Posts)'),
+    ({"Posts": [{"caption": "x"}, {"captoin": "y"}]},
+     'seed["Posts"][1].captoin: Posts has no field "captoin" (fields: user, caption, likes)'),
+    ({"Posts": [{"id": 7, "caption": "x"}]},
+     'seed["Posts"][0].id: id is set automatically: leave it out (rows get ids 1, 2, 3, ... in '
+     'order)'),
+    ({"Posts": [["not", "a", "row"]]}, 'seed["Posts"][0]: [\'not\', \'a\', \'row\'] is not of type '
+                                      "'object'"),
+    ({"Posts": {"caption": "x"}}, 'seed["Posts"]: {\'caption\': \'x\'} is not of type \'array\''),
+])
+def test_a_bad_seed_row_is_an_error_naming_model_row_and_field(seed, message):
+    data = json.loads((EXAMPLES / "posts.actiongraph.json").read_text())
+    data["seed"] = seed
+    with pytest.raises(ProjectError) as e:
+        loads(json.dumps(data))
+    assert [str(p) for p in e.value.problems] == [message]
