@@ -148,7 +148,10 @@ def parse_where(text: str) -> Any:
 
 
 def _where_value(raw: str) -> Any:
-    """A literal when the text is one (`10`, `"draft"`, `true`), else an expression."""
+    """A literal when the text is one (`10`, `"draft"`, `true`), else an expression (written
+    `path.id`, or `=path.id` as everywhere else in the editor)."""
+    if raw.startswith("="):
+        return raw
     if raw.startswith("'") and raw.endswith("'") and len(raw) >= 2:
         return raw[1:-1]
     try:

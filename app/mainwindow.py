@@ -10,6 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QUndoGroup
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QApplication,
     QDockWidget,
     QLabel,
@@ -42,7 +43,6 @@ PANEL_KEYS = (("problems", "Ctrl+Shift+P"), ("palette", "Ctrl+Alt+E"),
               ("properties", "Ctrl+Alt+P"), ("run", "Ctrl+Shift+R"), ("data", "Ctrl+Shift+D"),
               ("log", "Ctrl+Shift+G"), ("outbox", "Ctrl+Shift+O"))
 RUN_KEYS = ("Ctrl+R",)
-SEND_KEYS = ("Ctrl+Return", "Ctrl+Enter")
 # Edit-menu commands handed to the current action graph: (menu text, method names, shortcut).
 GRAPH_COMMANDS = (
     ("Copy", ("copy",), QKeySequence.StandardKey.Copy, "copy"),
@@ -218,8 +218,7 @@ class MainWindow(QMainWindow):
                 {"models": "Ctrl+Shift+M", "endpoints": "Ctrl+Shift+E",
                  "actions": "Ctrl+Shift+A"}[section])
         project.addSeparator()
-        a["rename"] = self._action(project, "&Rename...", lambda: self.tree.rename_current(),
-                                   "F2", "rename")
+        a["rename"] = self._action(project, "&Rename...", self.rename_current, "F2", "rename")
         a["duplicate_item"] = self._action(project, "D&uplicate",
                                            lambda: self.tree.duplicate_current())
         a["delete_item"] = self._action(project, "&Delete...", lambda: self.tree.delete_current())
@@ -234,9 +233,11 @@ class MainWindow(QMainWindow):
         a["run"] = self._action(run, "&Run Endpoint or Action", self.run_current, RUN_KEYS[0],
                                 "play", "Run the endpoint or action being edited (or selected "
                                 "in the project tree) in the Run panel")
-        a["send"] = self._action(run, "&Send Request", self.send_request, None,
-                                 tip="Send the Run panel's request to the live server")
-        a["send"].setShortcuts([QKeySequence(k) for k in SEND_KEYS])
+        # The Run panel's own action, made window-wide: Ctrl+Enter sends from anywhere while
+        # the Run dock is shown (it is disabled while the dock is hidden).
+        a["send"] = self.live.run_panel.send_action
+        a["send"].setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        run.addAction(a["send"])
 
         view = bar.addMenu("&View")
         self.panel_actions = {}
@@ -337,12 +338,6 @@ class MainWindow(QMainWindow):
             return True
         self.statusBar().showMessage("Open an endpoint or an action to run it (Ctrl+R).", 5000)
         return False
-
-    def send_request(self) -> None:
-        """Send the Run panel's request (Ctrl+Enter, while the Run dock is shown)."""
-        panel = self.live.run_panel
-        if self.live.docks["run"].isVisible() and panel.send_button.isEnabled():
-            panel.send_button.click()
 
     def _side_docks(self) -> dict[str, QDockWidget]:
         """The event palette and the properties panel of the graph, when app.graph is there."""
@@ -881,6 +876,19 @@ class MainWindow(QMainWindow):
             if callable(method):
                 method()
                 return
+
+    def rename_current(self) -> None:
+        """F2: in a table, edit the current cell (what F2 does in any table); elsewhere rename
+        the item selected in the project tree."""
+        focus = QApplication.focusWidget()
+        view = next((w for w in _ancestors(focus) if isinstance(w, QAbstractItemView)), None)
+        if view is not None and self.tree is not None and view is not self.tree.tree:
+            index = view.currentIndex()
+            if index.isValid() and index.flags() & Qt.ItemFlag.ItemIsEditable:
+                view.edit(index)
+            return
+        if self.tree is not None:
+            self.tree.rename_current()
 
     def graph_command(self, name: str, *args) -> None:
         """Zoom to fit, tidy, or add an event to the current action graph."""

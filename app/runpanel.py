@@ -26,13 +26,13 @@ from typing import Any
 import aiohttp
 from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import (
+    QAction,
     QBrush,
     QColor,
     QFont,
     QFontDatabase,
     QGuiApplication,
     QKeySequence,
-    QShortcut,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -546,10 +546,14 @@ class RunPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)
-        for keys in ("Ctrl+Return", "Ctrl+Enter"):
-            shortcut = QShortcut(QKeySequence(keys), self)
-            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
-            shortcut.activated.connect(self._send_clicked)
+        # One action for Ctrl+Enter: a main window hosting the panel puts this same action in
+        # its Run menu with a window-wide context (two shortcuts on one key would cancel out).
+        self.send_action = QAction("&Send Request", self)
+        self.send_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])
+        self.send_action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.send_action.setStatusTip("Send the Run panel's request to the live server")
+        self.send_action.triggered.connect(lambda _checked=False: self.send_button.click())
+        self.addAction(self.send_action)
         self._enable_request(False)
 
     def sizeHint(self) -> QSize:

@@ -162,6 +162,7 @@ def test_sync_path_variables_follows_renames_in_the_path():
 
 
 def test_where_text_round_trip():
+    assert parse_where("id = =path.id") == parse_where("id = path.id")  # "=" as elsewhere
     where = parse_where("id = path.id")
     assert where == {"field": "id", "op": "=", "value": "=path.id"}
     assert format_where(where) == "id = path.id"
@@ -250,15 +251,15 @@ def test_clicking_a_problem_opens_its_place(window, posts_copy):
 
 
 def test_several_editors_open_as_tabs(window, posts_copy):
-    open_posts(window, posts_copy)
+    open_posts(window, posts_copy)  # opens on its first action, List posts
     for section, item_id in (("models", "m1"), ("endpoints", "e2"), ("actions", "a2"),
                              ("models", "m1")):
         window.open_item(section, item_id)
     assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == \
-        ["Posts", "Create post", "Create post"]
-    assert window.tabs.currentIndex() == 0
-    window.close_tab(0)
-    assert window.tabs.count() == 2
+        ["List posts", "Posts", "Create post", "Create post"]
+    assert window.tabs.currentIndex() == 1
+    window.close_tab(1)
+    assert window.tabs.count() == 3
 
 
 def test_edit_menu_lists_shortcuts(window):
