@@ -910,9 +910,11 @@ class MainWindow(QMainWindow):
             return
         problems = self.document.problems()
         self.problems.show_problems(problems)
-        n = len(problems)
-        self.problem_count.setText(f"{n} problem{'s' if n != 1 else ''}" if n else "No problems")
-        self.problem_count.setIcon(self.theme.icon("error" if n else "ok"))
+        self.problem_count.setText(problem_summary(problems))
+        n = sum(p.severity == "error" for p in problems)
+        self.problem_count.setIcon(self.theme.icon(
+            "error", None if n else self.theme.colors["warning"]) if problems
+            else self.theme.icon("ok"))
         for editor in self.editors():
             if isinstance(editor, ActionEditor) and editor.has_graph:
                 editor.graph.show_problems(self.document.problems())
@@ -947,6 +949,15 @@ class MainWindow(QMainWindow):
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.show()
         self.shortcuts_dialog = dialog
+
+
+def problem_summary(problems) -> str:
+    """The status bar's count: errors and warnings apart ("1 problem, 2 warnings")."""
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    parts = [f"{n} {word}{'s' if n != 1 else ''}"
+             for n, word in ((errors, "problem"), (warnings, "warning")) if n]
+    return ", ".join(parts) or "No problems"
 
 
 def _ancestors(widget: QWidget | None):

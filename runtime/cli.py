@@ -147,15 +147,19 @@ def _positive(text: str) -> int:
 # -- the built-in commands -------------------------------------------------------------------
 
 def _checked(path: str):
-    """The project of a file with no problems, or None after printing every problem."""
+    """The project of a file without errors (its warnings printed), or None after printing
+    every problem."""
     try:
         project = load(path)
     except ProjectError as e:
         print(e.describe(), file=sys.stderr)
         return None
     problems = check_project(project)
-    if problems:
-        print(ProjectError(problems, path).describe(), file=sys.stderr)
+    errors = [p for p in problems if p.severity == "error"]
+    for warning in (p for p in problems if p.severity != "error"):
+        print(f"warning: {path}: {warning}", file=sys.stderr)  # reported; it still serves
+    if errors:
+        print(ProjectError(errors, path).describe(), file=sys.stderr)
         return None
     return project
 

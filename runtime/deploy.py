@@ -52,9 +52,9 @@ def export_server(project_path: str | Path, out_dir: str | Path, *, force: bool 
     project_path = Path(project_path)
     out = Path(out_dir)
     project = load(project_path)
-    problems = check_project(project)
-    if problems:
-        raise ProjectError(problems, str(project_path))
+    errors = [p for p in check_project(project) if p.severity == "error"]
+    if errors:  # warnings (an event nothing reaches) do not stop a server either
+        raise ProjectError(errors, str(project_path))
     if out.exists() and not out.is_dir():
         raise DeployError(f"{out} is a file, not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:

@@ -43,6 +43,21 @@ def test_check_a_broken_file_lists_every_problem(tmp_path):
     assert "Traceback" not in out.stderr
 
 
+def test_check_passes_a_project_with_warnings_and_prints_them(tmp_path):
+    """An event nothing reaches is a warning: the project still serves, so check passes."""
+    data = json.loads((EXAMPLES / "shoes.actiongraph.json").read_text())
+    data["actions"][0]["events"]["n9"] = {"kind": "query", "settings": {}}
+    path = tmp_path / "loose.actiongraph.json"
+    path.write_text(json.dumps(data))
+    out = run("check", str(path))
+    assert out.returncode == 0, out.stderr
+    assert "ok: 1 model" in out.stdout
+    assert out.stderr.count("warning:") >= 1 and 'events["n9"]' in out.stderr
+    assert "Traceback" not in out.stderr
+    export = run("export-server", str(path), str(tmp_path / "out"))
+    assert export.returncode == 0, export.stderr
+
+
 def test_check_a_file_that_is_not_json(tmp_path):
     path = tmp_path / "x.actiongraph.json"
     path.write_text("{\n  oops\n}")

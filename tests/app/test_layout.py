@@ -10,6 +10,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QTabBar, QToolButton
 
 from app.editors import ActionEditor
+from app.mainwindow import problem_summary
 
 
 def docks(window):
@@ -85,3 +86,17 @@ def test_no_bright_line_above_the_editor_tabs_in_the_dark_theme(window, posts_co
               for x in range(top.x(), top.x() + tabs.width(), 3)
               if image.pixelColor(x, y).lightness() > 200]
     assert bright == []
+
+
+def test_the_status_bar_counts_warnings_apart_from_problems(window, posts_copy):
+    from runtime.errors import Problem
+
+    assert problem_summary([]) == "No problems"
+    assert problem_summary([Problem("a", "x"), Problem("b", "y", "warning"),
+                            Problem("c", "z", "warning")]) == "1 problem, 2 warnings"
+    assert window.open_file(posts_copy)
+    action = window.document.project.action("List posts")
+    window.graph_command("add_event", "query")  # on the graph, wired to nothing: a warning
+    assert len(action.events) == 2
+    window.update_problems()
+    assert window.problem_count.text() == "2 warnings"  # not reached; no model chosen
