@@ -641,6 +641,7 @@ class ActionGraph(QWidget):
         kind = self.kinds.get(kind_id)
         if kind is None:
             raise KeyError(f'unknown event kind "{kind_id}"')
+        pointed = pos is not None or self._cursor_point() is not None
         if pos is None:
             pos = self._cursor_point() or self._viewer.mapToScene(
                 self._viewer.viewport().rect().center())
@@ -649,7 +650,10 @@ class ActionGraph(QWidget):
         # the point is where the title bar's middle lands, as with a dragged palette item; the
         # whole node is kept inside the view, so it never lands half hidden
         width, height = self._kind_size(kind)
-        left, top = self._into_view(QRectF(pos[0] - width / 2, pos[1] - 14, width, height))
+        rect = QRectF(pos[0] - width / 2, pos[1] - 14, width, height)
+        if not pointed:  # nobody chose the spot (a palette double-click): one no node is on
+            rect = self._free_spot(rect)
+        left, top = self._into_view(rect)
         at = (float(round(left)), float(round(top)))
         eid = next_event_id(self.action)
         event = Event(kind=kind.id, version=kind.version, id=eid)
@@ -792,6 +796,23 @@ class ActionGraph(QWidget):
         if under is not None and under is not port and not port.isAncestorOf(under):
             return None  # another window (a popup, the palette's drag image) is in front
         return self._viewer.mapToScene(local)
+
+    def _free_spot(self, rect: QRectF) -> QRectF:
+        """`rect` moved right past the nodes it would cover (below them once it would leave
+        the view), so an event added without a chosen spot hides none."""
+        taken = [n.view.sceneBoundingRect().adjusted(-24, -16, 24, 16)
+                 for n in self._nodes.values()]
+        view = self.visible_rect()
+        spot = QRectF(rect)
+        for _ in range(4 * len(taken) + 1):
+            hit = next((t for t in taken if t.intersects(spot)), None)
+            if hit is None:
+                return spot
+            if hit.right() + spot.width() < view.right():
+                spot.moveLeft(hit.right() + 1)
+            else:
+                spot.moveTopLeft(QPointF(rect.left(), hit.bottom() + 1))
+        return rect
 
     def _into_view(self, rect: QRectF) -> tuple[float, float]:
         """The top-left corner that moves `rect` the least to put it wholly inside the view

@@ -104,6 +104,21 @@ def test_paste_and_the_palette_put_events_inside_the_view(qtbot, editor, shoes):
     assert _inside_view(graph, list(action.events)[-1])
 
 
+def test_an_event_added_from_the_palette_covers_no_node(qtbot, editor, shoes):
+    graph = editor.graph
+    action = shoes.project.actions[0]
+    graph.fit()
+    _move_cursor(editor.palette, editor.palette.rect().center())  # not over the graph
+    for kind in ("query", "create", "assign"):
+        editor.palette.kindActivated.emit(kind)
+    rects = {eid: graph.node(eid).view.sceneBoundingRect()
+             for eid in ("trigger", *action.events)}
+    for eid, rect in rects.items():
+        assert _inside_view(graph, eid) or eid == "trigger"
+        others = [o for o, r in rects.items() if o != eid and r.intersects(rect)]
+        assert others == [], f"{eid} covers {others}"
+
+
 # -- wires ----------------------------------------------------------------------------------------
 
 def test_a_wire_going_back_left_runs_round_the_nodes_not_through_them(qtbot, shoes):

@@ -43,6 +43,7 @@ def click(qtbot, widget) -> None:
 def double_click(qtbot, widget, pos: QPoint) -> None:
     """A double-click as the display sends it: a click, then a press that is a double-click
     (QTest's double-click alone carries no first press, which item views need)."""
+    qtbot.mouseMove(widget, pos=pos)  # the pointer is where the user double-clicks
     qtbot.mouseClick(widget, LEFT, pos=pos)
     qtbot.mouseDClick(widget, LEFT, pos=pos)
 
