@@ -11,7 +11,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from runtime.compiler import check_project
+from runtime.compiler import Checked, check
 from runtime.errors import Problem
 from runtime.project import Project
 from runtime.projectfile import dumps, load, save
@@ -72,7 +72,7 @@ class Document(QObject):
         self.path = Path(path) if path else None
         self.undo = QUndoStack(self)
         self.revision = 0
-        self._problems: tuple[int, list[Problem]] | None = None
+        self._checked: tuple[int, Checked] | None = None
 
     @classmethod
     def open(cls, path: str | Path) -> Document:
@@ -115,9 +115,15 @@ class Document(QObject):
 
     def problems(self) -> list[Problem]:
         """The compiler's problems for the current revision (computed once per revision)."""
-        if self._problems is None or self._problems[0] != self.revision:
-            self._problems = (self.revision, check_project(self.project))
-        return self._problems[1]
+        return self.checked().problems
+
+    def checked(self) -> Checked:
+        """The one compile of the current revision: its problems and, when it has no error, its
+        plan, made from a copy of the project that nobody edits (the live server serves it
+        while the user keeps editing `project`)."""
+        if self._checked is None or self._checked[0] != self.revision:
+            self._checked = (self.revision, check(copy.deepcopy(self.project)))
+        return self._checked[1]
 
     def text(self) -> str:
         """The project as file text."""

@@ -1,9 +1,11 @@
 """The live server: the runtime's aiohttp application inside the editor, on qasync's loop.
 
 No second thread: the server, the Run panel's HTTP client and the data browser all run on the
-one asyncio loop that qasync drives from Qt's event loop. Every edit is compiled as a new
-revision and swapped in whole (`ServerState.deploy`), so the next request follows it; while
-the project has problems the last good revision keeps serving and `status()` says so.
+one asyncio loop that qasync drives from Qt's event loop. The server is a `runtime.host.Host`,
+as `serve` is: every edit is a new revision handed to `Host.deploy`, so the next request
+follows it; while the project has problems the last good revision keeps serving and
+`status()` says so. The plan served is the one the document compiled for its Problems list
+(`Document.checked`, a copy of the project nobody edits): each revision is compiled once.
 """
 
 from __future__ import annotations
@@ -22,13 +24,15 @@ from aiohttp import web
 from PySide6.QtCore import QObject, Signal
 from shiboken6 import Shiboken
 
-from runtime.compiler import compile_project
-from runtime.errors import MigrationError, ProjectError
+from runtime.compiler import Checked, CompiledProject, check, compile_project
+from runtime.errors import MigrationError, ProjectError, StaleRevision
+from runtime.host import Host, ServeConfig, StartupError
 from runtime.mail import Mail, Outbox, SmtpMailer
 from runtime.project import MailSettings, Project
+from runtime.runs import RunRecord
 from runtime.scheduler import Scheduler
 from runtime.seed import seed_new_tables, table_names
-from runtime.server import STATE, RequestRecord, ServerState, create_app
+from runtime.server import ServerState
 from runtime.store import Store, default_url
 
 DEFAULT_PORT = 8765
@@ -87,9 +91,9 @@ def database_url(project_path: Path | None) -> str:
 
 
 class LiveServer(QObject):
-    """The embedded server of one editor window."""
+    """The embedded server of one editor window: a Host on 127.0.0.1 and its log."""
 
-    requestLogged = Signal(object)  # a RequestRecord: every HTTP request and every schedule run
+    requestLogged = Signal(object)  # a RunRecord: every HTTP request and every schedule run
     statusChanged = Signal()
     mailSent = Signal(object)  # a runtime.mail.Mail that went to the Outbox
     storeChanged = Signal()  # a new Store or new models (the data browser reloads)
@@ -99,30 +103,44 @@ class LiveServer(QObject):
         self.outbox = Outbox()
         self.outbox.listeners.append(self.mailSent.emit)
         self.mail = LiveMail(self.outbox)
-        self.app: web.Application | None = None
-        self.runner: web.AppRunner | None = None
-        self.store: Store | None = None
-        self.scheduler: Scheduler | None = None
+        self.host: Host | None = None
         self.port: int | None = None
         self.revision = 0  # the newest revision handed in
         self.served = 0  # the revision answering requests
         self.project: Project | None = None  # the snapshot being served
         self.problems: list = []  # why the newest revision is not served
         self.error: str | None = None  # why the server is not running / not migrated
-        self.records: deque[RequestRecord] = deque(maxlen=MAX_RECORDS)
-        self._tags: dict[str, RequestRecord] = {}
+        self.records: deque[RunRecord] = deque(maxlen=MAX_RECORDS)
+        self._tags: dict[str, RunRecord] = {}
         self.seeded: dict[str, int] = {}  # seed rows added to tables the last open created
-        self._latest: Project | None = None
+        self._latest: Checked | None = None
         self._deploying: asyncio.Task | None = None
 
     # -- state ------------------------------------------------------------------------------
     @property
     def state(self) -> ServerState | None:
-        return self.app[STATE] if self.app is not None else None
+        return self.host.state if self.host is not None else None
+
+    @property
+    def store(self) -> Store | None:
+        """The live database (the data browser reads it)."""
+        return self.host.store if self.host is not None else None
+
+    @property
+    def scheduler(self) -> Scheduler | None:
+        return self.host.scheduler if self.host is not None else None
+
+    @property
+    def app(self) -> web.Application | None:
+        return self.host.app() if self.host is not None else None
+
+    @property
+    def runner(self) -> web.AppRunner | None:
+        return self.host.runner if self.host is not None else None
 
     @property
     def running(self) -> bool:
-        return self.runner is not None
+        return self.host is not None
 
     @property
     def base_url(self) -> str | None:
@@ -150,46 +168,48 @@ class LiveServer(QObject):
             return "stale", f"Serving the last good version at {self.base_url}: {self.error}"
         return "stale", f"Updating... ({self.base_url})"
 
-    def record(self, tag: str) -> RequestRecord | None:
+    def record(self, tag: str) -> RunRecord | None:
         """The record of a request the Run panel tagged."""
         return self._tags.get(tag)
 
     # -- start and stop ---------------------------------------------------------------------
-    async def start(self, project: Project, db_url: str, port: int = DEFAULT_PORT) -> None:
-        """Open the database and listen on 127.0.0.1:port; raises PortInUse (nothing started)."""
+    async def start(self, project: Project | Checked, db_url: str,
+                    port: int = DEFAULT_PORT) -> None:
+        """Open the database and listen on 127.0.0.1:port; raises PortInUse (nothing started).
+
+        `project` is a Project (copied and compiled here) or the document's compile of its
+        revision (`Document.checked`), served as it is."""
         await self.stop()
-        snapshot = copy.deepcopy(project)
+        checked = _checked(project)
+        snapshot = checked.project
         self.revision += 1
-        compiled, self.problems = _compile(snapshot, self.revision)
-        served = compiled.project
-        store = Store(db_url, served)
+        compiled, self.problems = _servable(checked, self.revision)
+        config = ServeConfig(db=db_url, host=HOST, port=port, trace=True, dry_run_header=True)
+        services = {"mail": self.mail}
         self.error = None
+        before = await _tables(db_url)
         try:
-            before = await table_names(store)
-            await store.open(served)
-            self.seeded = await self._seed(store, served, before)
-        except MigrationError as e:
-            self.error = f"the database was not changed: {e}"
+            host = await Host.open(config, compiled.project, compiled=compiled,
+                                   revision=self.revision, services=services)
+        except StartupError as e:
+            if e.migration is None:
+                raise
+            self.error = f"the database was not changed: {e.migration}"
             compiled = compile_project(Project(name=snapshot.name), self.revision)
-            served = compiled.project
-            store.use(served)
-        app = create_app(compiled, store, services={"mail": self.mail}, trace=True)
-        app[STATE].dry_run_header = True
-        app[STATE].listeners.append(self._logged)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
+            host = await Host.open(config, compiled.project, compiled=compiled,
+                                   revision=self.revision, services=services, migrate=False)
+        else:
+            self.seeded = await self._seed(host.store, compiled.project, before)
+        host.listeners.append(self._logged)
         try:
-            await web.TCPSite(runner, HOST, port).start()
-        except OSError as e:
-            await runner.cleanup()  # closes the store too
+            await host.listen()
+        except OSError as e:  # the Host is closed already
             if e.errno in (errno.EADDRINUSE, errno.EACCES):
                 raise PortInUse(port, free_port(port + 1)) from None
             raise
-        self.app, self.runner, self.store, self.port = app, runner, store, port
+        self.host, self.port = host, port
         self.served = self.revision if not self.problems else 0
-        self.project = served
-        self.scheduler = Scheduler(app[STATE])
-        self.scheduler.start()
+        self.project = compiled.project
         self.storeChanged.emit()
         self.statusChanged.emit()
 
@@ -200,23 +220,22 @@ class LiveServer(QObject):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._deploying
             self._deploying = None
-        if self.scheduler is not None:
-            await self.scheduler.stop()
-            self.scheduler = None
-        runner, self.runner, self.app, self.store = self.runner, None, None, None
-        if runner is not None:
-            await runner.cleanup()
+        host, self.host = self.host, None
+        if host is not None:
+            await host.close()
             if Shiboken.isValid(self):  # the window may be gone already (closing)
                 self.storeChanged.emit()
                 self.statusChanged.emit()
 
     # -- hot reload -------------------------------------------------------------------------
-    def update(self, project: Project) -> None:
-        """Serve this version of the project from the next request on (compiled in the
-        background; a version with problems leaves the last good one serving)."""
+    def update(self, project: Project | Checked) -> None:
+        """Serve this version of the project from the next request on (deployed in the
+        background; a version with problems leaves the last good one serving). `project` is
+        a Project (copied now) or the document's compile of its revision (`Document.checked`)."""
         if not self.running:
             return
-        self._latest = copy.deepcopy(project)
+        self._latest = (project if isinstance(project, Checked)
+                        else Checked(copy.deepcopy(project), None, []))
         self.revision += 1
         if self._deploying is None or self._deploying.done():
             self._deploying = asyncio.ensure_future(self._deploy_latest())
@@ -229,25 +248,28 @@ class LiveServer(QObject):
 
     async def _deploy_latest(self) -> None:
         while self._latest is not None and self.running:
-            project, revision, self._latest = self._latest, self.revision, None
-            compiled, problems = _compile(project, revision)
-            self.problems = problems
-            if problems:
+            latest, revision, self._latest = self._latest, self.revision, None
+            if latest.compiled is None and not latest.problems:  # a copy not compiled yet
+                latest = check(latest.project, revision)
+            self.problems = [] if latest.compiled is not None else latest.problems
+            if latest.compiled is None:
                 self.statusChanged.emit()
                 continue
-            models_changed = self.project is None or self.project.models != project.models
+            compiled = _as_revision(latest.compiled, revision)
+            host = self.host
+            models_changed = host.project.models != compiled.project.models
             try:
-                if models_changed:
-                    before = await table_names(self.store)
-                    await self.store.open(project)
-                self.state.swap(compiled)
+                before = await table_names(host.store) if models_changed else set()
+                await host.deploy(compiled.project, revision, compiled=compiled)
                 if models_changed:  # a model added with seed rows starts with them
-                    self.seeded = await self._seed(self.store, compiled.project, before)
+                    self.seeded = await self._seed(host.store, compiled.project, before)
             except MigrationError as e:
                 self.error = f"the database was not changed: {e}"
+            except StaleRevision:  # a newer one is served already
+                pass
             else:
                 self.error = None
-                self.served, self.project = revision, project
+                self.served, self.project = revision, compiled.project
                 if models_changed:
                     self.storeChanged.emit()
             self.statusChanged.emit()
@@ -261,7 +283,7 @@ class LiveServer(QObject):
             return {}
 
     # -- the log ----------------------------------------------------------------------------
-    def _logged(self, record: RequestRecord) -> None:
+    def _logged(self, record: RunRecord) -> None:
         self.records.append(record)
         if record.tag:
             self._tags[record.tag] = record
@@ -269,24 +291,52 @@ class LiveServer(QObject):
                 self._tags.pop(next(iter(self._tags)))
         self.requestLogged.emit(record)
 
-    async def run_now(self, action: str) -> RequestRecord:
+    async def run_now(self, action: str) -> RunRecord:
         """Run a scheduled (or any) action by hand; it is logged like a request."""
-        if self.scheduler is None:
+        if self.host is None:
             raise RuntimeError("the live server is not running")
         await self.settled()
-        return await self.scheduler.run_now(action)
+        return await self.host.scheduler.run_now(action)
 
 
-def _compile(project: Project, revision: int):
-    """(compiled, []) or, when the project has problems, (the best part that compiles: its
+def _checked(project: Project | Checked) -> Checked:
+    """The compile of a snapshot: the document's (as it is), else of a copy made now."""
+    if isinstance(project, Checked):
+        return project
+    return check(copy.deepcopy(project))
+
+
+def _as_revision(compiled: CompiledProject, revision: int) -> CompiledProject:
+    """The same plan numbered as the server's revision (no second compile)."""
+    if compiled.revision == revision:
+        return compiled
+    return dataclasses.replace(compiled, revision=revision)
+
+
+def _servable(checked: Checked, revision: int) -> tuple[CompiledProject, list]:
+    """(the plan, []) or, when the project has problems, (the best part that compiles: its
     models alone, else nothing; the problems)."""
-    try:
-        return compile_project(project, revision), []
-    except ProjectError as e:
-        problems = list(e.problems)
+    if checked.compiled is not None:
+        return _as_revision(checked.compiled, revision), []
+    project = checked.project
     for fallback in (Project(name=project.name, models=project.models), Project(name=project.name)):
         try:
-            return compile_project(fallback, revision), problems
+            return compile_project(fallback, revision), list(checked.problems)
         except ProjectError:
             continue
     raise AssertionError("an empty project always compiles")
+
+
+async def _tables(db_url: str) -> set[str]:
+    """The tables the database holds before the live server opens it (to seed the new ones);
+    none when it cannot be read (opening it says why)."""
+    try:
+        store = Store(db_url, Project(name="probe"))
+    except Exception:  # noqa: BLE001 - the Host's open says why the URL is unusable
+        return set()
+    try:
+        return await table_names(store)
+    except Exception:  # noqa: BLE001 - the Host's open says why the database is unusable
+        return set()
+    finally:
+        await store.close()

@@ -17,7 +17,8 @@ from app.live import DEFAULT_PORT, LiveServer, PortInUse, database_url
 from app.outbox import OutboxPanel
 from app.runpanel import RunPanel
 from app.serverlog import ServerLog
-from runtime.server import RequestRecord
+from runtime.host import StartupError
+from runtime.runs import RunRecord
 
 SHOW_EVERY = 150  # ms between updates of the log and graph while requests keep coming
 RELOAD_EVERY = 1000  # ms between reloads of the data browser while requests keep coming
@@ -45,7 +46,7 @@ class LiveTesting(QObject):
         self._restarting = asyncio.Lock()
         # Under load (a front end or a load test hitting the server) the docks are updated
         # in batches; a lone request is shown at once.
-        self._unshown: list[RequestRecord] = []
+        self._unshown: list[RunRecord] = []
         self._changes: list = []
         self._show_soon = Throttle(self, SHOW_EVERY, self._show_unshown)
         self._reload_soon = Throttle(self, RELOAD_EVERY, self._reload_data)
@@ -128,7 +129,7 @@ class LiveTesting(QObject):
 
     def _changed(self) -> None:
         if self.document is not None:
-            self.server.update(self.document.project)
+            self.server.update(self.document.checked())  # the Problems list's compile
 
     async def _restart(self, port: int | None) -> bool:
         document = self.document
@@ -139,7 +140,7 @@ class LiveTesting(QObject):
         port = port or int(QSettings().value("live/port", DEFAULT_PORT))
         url = database_url(Path(document.path) if document.path else None)
         try:
-            await self.server.start(document.project, url, port)
+            await self.server.start(document.checked(), url, port)
         except PortInUse as e:
             self.server.error = f"Port {e.port} is in use"
             self._update_status()
@@ -151,6 +152,10 @@ class LiveTesting(QObject):
             return False
         except OSError as e:
             self.server.error = f"The server could not start: {e.strerror or e}"
+            self._update_status()
+            return False
+        except StartupError as e:  # the database cannot be used
+            self.server.error = f"The server could not start: {e}"
             self._update_status()
             return False
         return True
@@ -179,7 +184,7 @@ class LiveTesting(QObject):
         await self.run_panel.close_client()  # a Python object: fine after the window is gone
 
     # -- showing runs -----------------------------------------------------------------------
-    def _logged(self, record: RequestRecord) -> None:
+    def _logged(self, record: RunRecord) -> None:
         self._unshown.append(record)
         if record.tag:  # the Run panel's own request: its trace is what the user waits for
             self._show_unshown()
@@ -204,7 +209,7 @@ class LiveTesting(QObject):
         else:
             self.data.schedule_refresh()
 
-    def show_record(self, record: RequestRecord, open_editor: bool = True) -> None:
+    def show_record(self, record: RunRecord, open_editor: bool = True) -> None:
         """Paint a run's path on its action's graph (opening the action when asked)."""
         if not record.action or self.document is None:
             return

@@ -1,7 +1,7 @@
 """The Run panel: send a request to the live server inside the editor and read its answer.
 
 The panel talks to any `server` object with `base_url` (None when not serving),
-`record(tag)` (the server's RequestRecord of a request sent with TAG_HEADER) and a
+`record(tag)` (the server's RunRecord of a request sent with TAG_HEADER) and a
 `requestLogged` signal; it builds requests from an endpoint's saved examples or dummy data,
 sends them with aiohttp without blocking the editor, and shows status, body, headers, the rows
 the action changed, and a history of this session's requests.
@@ -68,7 +68,8 @@ from runtime.dummy import Dummy, fill_rows, record_fields, to_http
 from runtime.errors import ActionError
 from runtime.kinds import KindError, json_default
 from runtime.project import METHODS, Endpoint, Example, Project
-from runtime.server import DRY_RUN_HEADER, TAG_HEADER, RequestRecord
+from runtime.runs import RunRecord
+from runtime.server import DRY_RUN_HEADER, TAG_HEADER
 
 HISTORY_SIZE = 50
 BODY_METHODS = ("POST", "PUT", "PATCH")  # the request opens on the Body tab for these
@@ -134,7 +135,7 @@ class Answer:
     body: bytes
     content_type: str
     ms: float
-    record: RequestRecord | None = None
+    record: RunRecord | None = None
 
     def text(self) -> str:
         """The body as text."""
@@ -336,7 +337,7 @@ def _path_pattern(path: str) -> re.Pattern:
 class RunPanel(QWidget):
     """Send requests to the live server and read the answers (the editor's Run dock)."""
 
-    ran = Signal(object)  # the server's RequestRecord after each send
+    ran = Signal(object)  # the server's RunRecord after each send
     filled = Signal(str)  # a model the Fill offer added rows to
 
     def __init__(self, theme=None, parent: QWidget | None = None):
@@ -908,7 +909,7 @@ class RunPanel(QWidget):
         if self.send_button.isEnabled():
             await self.send()
 
-    async def send(self) -> RequestRecord | None:
+    async def send(self) -> RunRecord | None:
         """Send the request as typed; returns the server's record of it (None if not sent).
         The window's Ctrl+Enter calls this."""
         await self.use_existing_records()
@@ -919,11 +920,11 @@ class RunPanel(QWidget):
             return None
         return await self.send_request(request)
 
-    async def rerun(self, index: int) -> RequestRecord | None:
+    async def rerun(self, index: int) -> RunRecord | None:
         """Send a request of the history again, exactly as it was (0 is the newest)."""
         return await self.send_request(self.history[index].request)
 
-    async def send_request(self, request: Outgoing) -> RequestRecord | None:
+    async def send_request(self, request: Outgoing) -> RunRecord | None:
         """Send one request, show the answer, add it to the history, emit `ran`."""
         base = self.base_url
         if base is None:
@@ -1156,7 +1157,7 @@ class RunPanel(QWidget):
         else:
             self.body_view.setCurrentWidget(self.raw_view)
 
-    def _show_changes(self, record: RequestRecord | None, status: int) -> None:
+    def _show_changes(self, record: RunRecord | None, status: int) -> None:
         self.changes_tree.clear()
         changes = list(record.changes) if record is not None else []
         if record is None:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from runtime.renderer import to_json
-from runtime.server import RequestRecord
+from runtime.runs import RunRecord
 
 MAX_ROWS = 1000
 COLUMNS = ("Time", "Method", "Path", "Status", "ms", "Action")
@@ -42,9 +42,9 @@ class RecordsModel(QAbstractTableModel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.records: list[RequestRecord] = []
+        self.records: list[RunRecord] = []
 
-    def add(self, records: list[RequestRecord]) -> None:
+    def add(self, records: list[RunRecord]) -> None:
         records = records[-MAX_ROWS:]
         extra = len(self.records) + len(records) - MAX_ROWS
         if extra > 0:
@@ -87,7 +87,7 @@ class RecordsModel(QAbstractTableModel):
         return None
 
 
-def _action_text(r: RequestRecord) -> str:
+def _action_text(r: RunRecord) -> str:
     text = r.action or r.endpoint or ""
     if r.dry_run:
         text += " (dry run)"
@@ -96,7 +96,7 @@ def _action_text(r: RequestRecord) -> str:
     return text
 
 
-def describe_record(r: RequestRecord) -> str:
+def describe_record(r: RunRecord) -> str:
     """The record as HTML: what was asked, what happened, each event's step."""
     esc = _html
     parts = [f"<b>{esc(r.method)} {esc(r.path)}</b> &rarr; "
@@ -136,7 +136,7 @@ def _html(text: Any) -> str:
 class ServerLog(QWidget):
     """A table of requests with a filter; the selected one's details below."""
 
-    recordActivated = Signal(object)  # a RequestRecord the user picked (to show its trace)
+    recordActivated = Signal(object)  # a RunRecord the user picked (to show its trace)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -185,11 +185,11 @@ class ServerLog(QWidget):
         outer.addWidget(split)
         self._update_count()
 
-    def add(self, record: RequestRecord) -> None:
+    def add(self, record: RunRecord) -> None:
         """Append a finished request, keeping the newest in view."""
         self.add_many([record])
 
-    def add_many(self, records: list[RequestRecord]) -> None:
+    def add_many(self, records: list[RunRecord]) -> None:
         """Append finished requests (a burst of them in one go)."""
         if not records:
             return
@@ -205,10 +205,10 @@ class ServerLog(QWidget):
         self.details.clear()
         self._update_count()
 
-    def records(self) -> list[RequestRecord]:
+    def records(self) -> list[RunRecord]:
         return list(self.model.records)
 
-    def select(self, record: RequestRecord) -> None:
+    def select(self, record: RunRecord) -> None:
         """Select a record's row (and show its details)."""
         if record in self.model.records:
             row = self.model.records.index(record)

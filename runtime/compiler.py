@@ -113,22 +113,40 @@ class CompiledProject:
     auth_rules: dict[str, Evaluator] = field(default_factory=dict)
 
 
-def compile_project(project: Project, revision: int = 1,
-                    kinds: dict[str, EventKind] | None = None) -> CompiledProject:
-    """Check and compile a project; raises ProjectError listing every problem."""
+@dataclass
+class Checked:
+    """One compile of a project: every problem (warnings included) and, when none of them is
+    an error, the plan to serve (the editor's Problems list and its live server share it)."""
+
+    project: Project
+    compiled: CompiledProject | None  # None when a problem is an error
+    problems: list[Problem]
+
+
+def check(project: Project, revision: int = 0,
+          kinds: dict[str, EventKind] | None = None) -> Checked:
+    """Check and compile a project once: its problems and, when it has no error, its plan.
+    The plan refers to `project`'s objects (compile a copy that nobody edits to serve it)."""
     compiler = Compiler(project, kinds or catalogue())
     compiled = compiler.run(revision)
     # warnings (events the flow never reaches) do not stop a project from being served
     if any(p.severity == "error" for p in compiler.problems):
-        raise ProjectError(compiler.problems)
-    return compiled
+        compiled = None
+    return Checked(project, compiled, compiler.problems)
+
+
+def compile_project(project: Project, revision: int = 1,
+                    kinds: dict[str, EventKind] | None = None) -> CompiledProject:
+    """Check and compile a project; raises ProjectError listing every problem."""
+    checked = check(project, revision, kinds)
+    if checked.compiled is None:
+        raise ProjectError(checked.problems)
+    return checked.compiled
 
 
 def check_project(project: Project, kinds: dict[str, EventKind] | None = None) -> list[Problem]:
     """Every problem of a project, warnings included (empty when there is nothing to say)."""
-    compiler = Compiler(project, kinds or catalogue())
-    compiler.run(0)
-    return compiler.problems
+    return check(project, 0, kinds).problems
 
 
 class Compiler:

@@ -178,6 +178,11 @@ class Host:
         return self.state.compiled.revision
 
     @property
+    def runner(self) -> web.AppRunner | None:
+        """The runner of `listen` while it answers (its sites and addresses), else None."""
+        return self._runner
+
+    @property
     def listeners(self) -> list[Callable[[RunRecord], None]]:
         """Called with every finished run's record (the editor's server log)."""
         return self.state.listeners

@@ -1,7 +1,7 @@
 """Logging of a headless server: one JSON line per request (or the classic text line).
 
 `ServerState.report` logs each finished run on the `actiongraph.http` logger with the run's
-RequestRecord in `extra={"run": record}`; the JSON formatter turns it into one line:
+RunRecord in `extra={"run": record}`; the JSON formatter turns it into one line:
 
     {"time": "2026-01-01T12:00:00.123Z", "method": "POST", "path": "/v1/create_shoe",
      "status": 200, "ms": 3.2, "endpoint": "Create new shoe", "action": "Create new shoe",
@@ -31,7 +31,7 @@ def _time(seconds: float) -> str:
 
 
 def access_fields(run: Any, pid: int) -> dict[str, Any]:
-    """The fields of one access line, from a RequestRecord."""
+    """The fields of one access line, from a RunRecord."""
     return {
         "time": _time(run.started),
         "method": run.method,
@@ -48,7 +48,7 @@ def access_fields(run: Any, pid: int) -> dict[str, Any]:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: access lines from RequestRecords, other records as messages."""
+    """One JSON object per line: access lines from RunRecords, other records as messages."""
 
     def format(self, record: logging.LogRecord) -> str:
         run = getattr(record, "run", None)

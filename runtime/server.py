@@ -82,9 +82,6 @@ TAG_HEADER = "X-Actiongraph-Request"  # the editor's Run panel names its request
 DRY_RUN_HEADER = "X-Actiongraph-Dry-Run"  # "1": run, then roll back (only when the state allows)
 
 
-RequestRecord = RunRecord  # the name the editor's panels still use
-
-
 @dataclass
 class ServerState:
     """What the dispatcher reads: the current table, the store and the run options."""
@@ -380,23 +377,3 @@ def server_app(state: ServerState, *, max_body: int = MAX_BODY, docs: bool = Tru
     app.router.add_route("*", "/{tail:.*}", dispatch)
     return app
 
-
-def create_app(compiled: CompiledProject, store: Store, *, timeout: float = DEFAULT_TIMEOUT,
-               max_body: int = MAX_BODY, services: dict[str, Any] | None = None,
-               trace: bool = False, docs: bool = True) -> web.Application:
-    """An application over a compiled project and an opened store, closed with it; for callers
-    not yet on runtime.host.Host (the editor's live server until it moves).
-
-    `services` may set the mail service (the editor's Outbox); `trace` records every run's
-    steps."""
-    state = ServerState(store, EndpointTable.build(compiled), compiled, timeout, trace=trace,
-                        services=dict(services or {}))
-    state.swap(compiled)
-    app = server_app(state, max_body=max_body, docs=docs)
-
-    async def close_state(app: web.Application):
-        yield
-        await app[STATE].close()
-
-    app.cleanup_ctx.append(close_state)
-    return app

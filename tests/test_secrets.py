@@ -11,12 +11,10 @@ from conftest import EXAMPLES
 from procs import ACTIONGRAPH, Server, free_port, request
 
 from runtime.auth import AuthService
-from runtime.compiler import compile_project
 from runtime.environ import reference, references, resolve, with_references
 from runtime.errors import ProjectError
+from runtime.host import Host, ServeConfig
 from runtime.projectfile import dumps, load, loads
-from runtime.server import STATE, create_app
-from runtime.store import Store
 
 
 def shoes_with(**settings) -> str:
@@ -78,15 +76,13 @@ async def test_the_server_signs_and_sends_with_the_resolved_values(tmp_path):
     project = resolve(loads(shoes_with(secret="${TOKEN_SECRET}",
                                        mail={"password": "${SMTP_PASSWORD}"})),
                       {"TOKEN_SECRET": "from-the-environment", "SMTP_PASSWORD": "pw"})
-    store = Store(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}", project)
-    await store.open(project)
+    host = await Host.open(ServeConfig(db=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"), project)
     try:
-        app = create_app(compile_project(project), store)
-        services = app[STATE].services
+        services = host.state.services
         assert services["auth"].secret == "from-the-environment"
         assert services["mail"].settings.password == "pw"
     finally:
-        await store.close()
+        await host.close()
 
 
 def test_the_editor_serving_an_unresolved_reference_reads_the_variable_or_makes_one_up(monkeypatch):

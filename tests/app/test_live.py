@@ -123,3 +123,56 @@ async def test_a_fresh_database_starts_with_the_projects_seed_rows(live, posts_c
     assert live.seeded == {}  # the database exists: nothing is added again
     status, body = await _send(live, "GET", "/v1/posts")
     assert [p["caption"] for p in body][:1] == ["first Run"] and len(body) == 3
+
+
+async def test_the_editors_live_server_is_a_host_and_each_edit_is_compiled_once(
+        make_window, posts_copy, monkeypatch):
+    """The window's server is a runtime.host.Host like `serve`'s; an edit is compiled once
+    (the document's check for Problems is the plan served) and reaches it by Host.deploy."""
+    from PySide6.QtCore import QSettings
+
+    from runtime.compiler import Compiler
+    from runtime.errors import StaleRevision
+    from runtime.host import Host
+
+    QSettings().setValue("live/port", free_port(19500))
+    window = make_window()
+    assert window.open_file(str(posts_copy))
+    await window.live._starting
+    live = window.live.server
+    try:
+        assert isinstance(live.host, Host), live.error
+        assert live.store is live.host.store and live.state is live.host.state
+
+        compiles, deploys = [], []
+        run, deploy = Compiler.run, Host.deploy
+
+        def counted_run(self, revision):
+            compiles.append(revision)
+            return run(self, revision)
+
+        async def spied_deploy(self, project, revision, **kw):
+            deploys.append((revision, kw.get("compiled") is not None))
+            return await deploy(self, project, revision, **kw)
+
+        monkeypatch.setattr(Compiler, "run", counted_run)
+        monkeypatch.setattr(Host, "deploy", spied_deploy)
+        document = window.document
+        action = document.project.action("Get post")
+        document.set_attr(action, "response_status", 203, "Status")
+        await live.settled()
+        assert document.problems() == []  # the Problems list: the same compile, not another
+        assert len(compiles) == 1
+        assert deploys == [(live.revision, True)] and live.current
+        assert live.host.revision == live.revision
+        served = live.host.project.action("Get post")
+        assert served.response_status == 203 and served is not action  # a copy nobody edits
+        async with aiohttp.ClientSession() as s:
+            async with s.get(live.base_url + "/v1/posts/1") as r:
+                assert r.status == 203
+
+        with pytest.raises(StaleRevision):  # the Host refuses a revision not newer
+            await live.host.deploy(live.host.project, live.revision, compiled=live.host.compiled)
+        assert live.host.revision == live.revision
+    finally:
+        await window.live.shutdown()

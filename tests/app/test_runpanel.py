@@ -10,7 +10,6 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp import web
 from conftest import SHOTS
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtTest import QTest
@@ -18,10 +17,10 @@ from PySide6.QtWidgets import QApplication
 
 from app.document import Document
 from app.runpanel import Answer, RunPanel
-from runtime.compiler import compile_project
+from runtime.host import Host, ServeConfig
 from runtime.project import Field, Project, Trigger, Variable
 from runtime.projectfile import dumps, load, loads
-from runtime.server import STATE, RequestRecord, create_app
+from runtime.runs import RunRecord
 from runtime.store import Store
 from tests.app.conftest import show
 
@@ -38,14 +37,14 @@ class Live(QObject):
         # Python's cycle collector (the server's listeners refer to it) in whatever thread.
         super().__init__(QApplication.instance())
         self.base_url: str | None = None
-        self.records: dict[str, RequestRecord] = {}
-        self.all: list[RequestRecord] = []
+        self.records: dict[str, RunRecord] = {}
+        self.all: list[RunRecord] = []
         self.store: Store | None = None
 
-    def record(self, tag: str) -> RequestRecord | None:
+    def record(self, tag: str) -> RunRecord | None:
         return self.records.get(tag)
 
-    def log(self, record: RequestRecord) -> None:
+    def log(self, record: RunRecord) -> None:
         self.all.append(record)
         if record.tag:
             self.records[record.tag] = record
@@ -53,33 +52,28 @@ class Live(QObject):
 
 
 async def start_server(project, db: Path, runners: list) -> Live:
-    """Serve a project on 127.0.0.1 (any free port) as the editor's live server does."""
-    store = Store(f"sqlite+aiosqlite:///{db}", project)
-    await store.open(project)
-    app = create_app(compile_project(project, 1), store)
-    state = app[STATE]
-    state.trace = True
-    state.dry_run_header = True
+    """Serve a project on 127.0.0.1 (any free port) through a Host, as the editor's live
+    server does (traced, dry runs allowed; no schedules)."""
+    config = ServeConfig(db=f"sqlite+aiosqlite:///{db}", port=0, trace=True,
+                         dry_run_header=True, schedules=False)
+    host = await Host.open(config, project)
+    runners.append(host)
     server = Live()
-    server.store = store  # the Run panel looks up existing records in it, as in the editor
-    state.listeners.append(server.log)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    runners.append(runner)
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    host, port = runner.addresses[0][:2]
-    server.base_url = f"http://{host}:{port}"
+    server.store = host.store  # the Run panel looks up existing records in it, as in the editor
+    host.listeners.append(server.log)
+    await host.listen()
+    address, port = host.runner.addresses[0][:2]
+    server.base_url = f"http://{address}:{port}"
     return server
 
 
 @pytest.fixture
 async def runners():
-    """AppRunners to clean up after the test."""
-    started: list[web.AppRunner] = []
+    """Hosts to close after the test."""
+    started: list[Host] = []
     yield started
-    for runner in started:
-        await runner.cleanup()
+    for host in started:
+        await host.close()
 
 
 @pytest.fixture
