@@ -7,18 +7,24 @@ from PySide6.QtWidgets import QAbstractButton, QLabel, QLineEdit
 from app.editors import ActionEditor
 
 
+def on_screen(widget) -> bool:
+    """Shown and not covered: a dock behind another's tab stays "visible" to Qt, and is left
+    short until its tab is chosen (then it grows)."""
+    return widget.isVisible() and not widget.visibleRegion().isEmpty()
+
+
 def clipped(widget) -> list[str]:
     """Labels, buttons and line edits whose text does not fit their width or height."""
     out = []
     for w in widget.findChildren(QLabel) + widget.findChildren(QAbstractButton):
-        if not w.isVisible() or not w.text() or getattr(w, "wordWrap", lambda: False)():
+        if not on_screen(w) or not w.text() or getattr(w, "wordWrap", lambda: False)():
             continue
         hint = w.sizeHint()
         if w.width() < hint.width() - 1 or w.height() < w.minimumSizeHint().height() - 1:
             out.append(f"{type(w).__name__} {w.text()!r} {w.width()}x{w.height()} "
                        f"< {hint.width()}x{hint.height()}")
     for w in widget.findChildren(QLineEdit):
-        if w.isVisible() and w.height() < w.minimumSizeHint().height() - 1:
+        if on_screen(w) and w.height() < w.minimumSizeHint().height() - 1:
             out.append(f"QLineEdit {w.text()!r} height {w.height()}")
     return out
 
