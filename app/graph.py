@@ -241,6 +241,15 @@ class _Viewer(NodeViewer):
                       for y in range(top, int(rect.bottom()) + 1, step)]
             painter.drawLines(lines)
 
+    def wheelEvent(self, event):
+        self._owner.auto_fit = False  # the user chose a zoom: keep it when the view resizes
+        super().wheelEvent(event)
+
+    def resizeEvent(self, event):
+        super().resizeEvent(event)
+        if self._owner.auto_fit and self.isVisible():
+            self._owner.fit_soon()
+
     def _update_scene(self):
         # every zoom and pan ends here; zoomed out, smoothing a thousand wires costs most of a
         # repaint and shows little, so only nearer views draw them smoothed (nodes always are)
@@ -396,6 +405,11 @@ class ActionGraph(QWidget):
         self._ran_pipes: list[LeanPipe] = []
         self._sizes: dict[str, tuple[float, float]] = {}  # a new node's size, by kind
         self._fitted = False
+        # Until the user zooms, the graph is fitted again when its view changes size (a dock
+        # growing below it would otherwise shrink the nodes with it).
+        self.auto_fit = True
+        self._fit_timer = QTimer(self, singleShot=True, interval=0)
+        self._fit_timer.timeout.connect(self.fit)
 
         self._viewer = _Viewer(self)
         self._graph = _Graph(self, self._viewer)
@@ -618,8 +632,13 @@ class ActionGraph(QWidget):
                 node.view.setSelected(True)
         self._selection_changed()
 
+    def fit_soon(self) -> None:
+        """Fit once the current burst of resizes is over."""
+        self._fit_timer.start()
+
     def fit(self) -> None:
         """Zoom and pan so every node shows (never zooming in past 100%)."""
+        self.auto_fit = True
         views = [n.view for n in self._nodes.values()]
         if not views:
             return
@@ -800,7 +819,7 @@ class ActionGraph(QWidget):
     def _free_spot(self, rect: QRectF) -> QRectF:
         """`rect` moved right past the nodes it would cover (below them once it would leave
         the view), so an event added without a chosen spot hides none."""
-        taken = [n.view.sceneBoundingRect().adjusted(-24, -16, 24, 16)
+        taken = [n.view.sceneBoundingRect().adjusted(-GAP[0], -GAP[1] / 2, GAP[0], GAP[1] / 2)
                  for n in self._nodes.values()]
         view = self.visible_rect()
         spot = QRectF(rect)

@@ -119,6 +119,24 @@ def test_an_event_added_from_the_palette_covers_no_node(qtbot, editor, shoes):
         assert others == [], f"{eid} covers {others}"
 
 
+def test_the_graph_stays_fitted_when_a_dock_takes_room_until_the_user_zooms(qtbot, editor,
+                                                                              shoes):
+    graph = editor.graph
+    chain(shoes, "create")
+    graph.refresh()
+    graph.fit()
+    qtbot.wait(20)
+    scale = graph.viewer.transform().m11()
+    editor.resize(editor.width(), editor.height() - 220)  # the Run dock growing below
+    qtbot.waitUntil(lambda: graph.viewer.transform().m11() >= scale * 0.95, timeout=2000)
+    assert _inside_view(graph, "n1")
+    graph.auto_fit = False  # as after a wheel zoom: the user's zoom is kept
+    before = graph.viewer.transform().m11()
+    editor.resize(editor.width(), editor.height() + 220)
+    qtbot.wait(50)
+    assert graph.viewer.transform().m11() == pytest.approx(before, rel=0.3)
+
+
 # -- wires ----------------------------------------------------------------------------------------
 
 def test_a_wire_going_back_left_runs_round_the_nodes_not_through_them(qtbot, shoes):
