@@ -15,7 +15,6 @@ import csv
 import html
 import io
 import json
-import re
 import shlex
 import time
 import uuid
@@ -67,6 +66,7 @@ from app.tree import Prompts
 from runtime.dummy import Dummy, fill_rows, record_fields, to_http
 from runtime.errors import ActionError
 from runtime.kinds import KindError, json_default
+from runtime.paths import path_template
 from runtime.project import METHODS, Endpoint, Example, Project
 from runtime.runs import RunRecord
 from runtime.server import DRY_RUN_HEADER, TAG_HEADER
@@ -324,12 +324,6 @@ def _text(value: Any) -> str:
     if value is None:
         return ""
     return json.dumps(value, default=json_default, ensure_ascii=False)
-
-
-def _path_pattern(path: str) -> re.Pattern:
-    parts = re.split(r"(\{[^{}]*\})", path)
-    return re.compile("^" + "".join(f"(?P<{p[1:-1]}>[^/?]+)" if p.startswith("{") else re.escape(p)
-                                    for p in parts) + "$")
 
 
 # -- the panel -----------------------------------------------------------------------------------
@@ -802,10 +796,7 @@ class RunPanel(QWidget):
 
     @staticmethod
     def _path(template: str, values: dict) -> str:
-        def fill(m: re.Match) -> str:
-            value = values.get(m.group(1))
-            return m.group(0) if value is None else str(_text(value))
-        return re.sub(r"\{([^{}]*)\}", fill, template)
+        return path_template(template).format(values, quoted=False, text=lambda v: str(_text(v)))
 
     # -- reading the request ------------------------------------------------------------------
     def build_request(self) -> Outgoing:
@@ -846,9 +837,9 @@ class RunPanel(QWidget):
         request = self.build_request()
         endpoint = self.endpoint
         path_only = self.url_edit.text().strip().split("?", 1)[0]
-        m = _path_pattern(endpoint.path).match(path_only)
-        path = {k: _parse(URL(v).path if "%" in v else v) for k, v in m.groupdict().items()} if m \
-            else dict(self._path_values)
+        found = path_template(endpoint.path).match(path_only)
+        path = {k: _parse(URL(v).path if "%" in v else v) for k, v in found.items()} \
+            if found is not None else dict(self._path_values)
         query = dict((k, v) for k, v, _ in self.query_table.rows())
         header = dict((k, v) for k, v, _ in self.header_table.rows())
         if request.form is not None:
