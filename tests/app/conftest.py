@@ -20,6 +20,7 @@ from app.tree import Prompts  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 SHOTS = Path(os.environ.get("ACTIONGRAPH_SHOTS", "/tmp/shots"))
+README_SHOTS = Path(__file__).resolve().parents[2] / "resources" / "screenshots"
 
 
 def pytest_asyncio_loop_factories(config, item):
@@ -165,11 +166,16 @@ def posts_copy(tmp_path) -> Path:
 def shot(qtbot):
     """Save a picture of a widget as /tmp/shots/window_NAME.png (an artifact of the run)."""
 
-    def take(widget, name: str) -> Path:
+    def take(widget, name: str, readme: str | None = None) -> Path:
+        """`readme`: also the README's picture of that name when ACTIONGRAPH_README_SHOTS=1
+        (the README's pictures are these, taken on the real display)."""
         SHOTS.mkdir(parents=True, exist_ok=True)
         path = SHOTS / f"window_{name}.png"
         qtbot.wait(50)  # let queued layout and repaint requests run first
         assert widget.grab().save(str(path))
+        if readme and os.environ.get("ACTIONGRAPH_README_SHOTS") == "1":
+            assert os.environ.get("QT_QPA_PLATFORM") == "xcb", "README pictures: a real display"
+            assert widget.grab().save(str(README_SHOTS / f"{readme}.png"))
         return path
 
     return take

@@ -65,7 +65,7 @@ async def test_run_the_posts_update_then_break_it(live_window, qtbot, shot):
     assert await _caption_in_browser(window, qtbot) == "Edited in the Run panel"
     assert any(r is record for r in live.log.records())
     live.show_dock("data")
-    shot(window, "live_ok")
+    shot(window, "live_ok", readme="live")
 
     # Break the mapping: likes gets text. The run fails at n1 and writes nothing.
     window.document.set_attr(action.events["n1"], "settings",
@@ -82,7 +82,7 @@ async def test_run_the_posts_update_then_break_it(live_window, qtbot, shot):
     assert "n1" in panel.error_banner.text() or "Update" in panel.error_banner.text()
     assert await _caption_in_browser(window, qtbot) == "Edited in the Run panel"
     live.show_dock("run")
-    shot(window, "live_failed")
+    shot(window, "live_failed", readme="live-failed")
 
 
 async def test_an_edit_is_followed_by_the_next_request_and_dry_run_keeps_nothing(live_window):

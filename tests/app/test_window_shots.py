@@ -46,7 +46,7 @@ def test_screenshots_of_the_main_states(window, posts_copy, theme, shot, qtbot):
     if editor.has_graph:
         editor.graph.select_event("n1")
     window.update_problems()
-    shot(window, "action")
+    shot(window, "action", readme="editor")
     assert clipped(window) == []
 
     editor = window.open_item("endpoints", "e3")
@@ -61,7 +61,7 @@ def test_screenshots_of_the_main_states(window, posts_copy, theme, shot, qtbot):
     theme.set_mode("dark")
     try:
         window.open_item("actions", "a4")
-        shot(window, "action_dark")
+        shot(window, "action_dark", readme="editor-dark")
         window.open_item("endpoints", "e4")
         shot(window, "endpoint_dark")
         assert clipped(window) == []
