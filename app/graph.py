@@ -8,11 +8,7 @@ own undo stack is never used for the model.
 
 from __future__ import annotations
 
-import copy
-import json
-import re
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from NodeGraphQt import NodeGraph
@@ -31,6 +27,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.graphmodel import (
+    GAP,
+    PLACEHOLDER,
+    closure,
+    describe,
+    events_from_text,
+    events_to_text,
+    fallback_positions,
+    first_sentence,
+    fresh_ids,
+    layered_layout,
+    next_event_id,
+    paste_events,
+    reaches,
+    restore,
+    snapshot,
+)
 from app.nodeclasses import (
     FLOW_IN,
     RUN_PILL_SPACE,
@@ -51,18 +64,9 @@ from app.palette import KIND_MIME, KindPicker, Palette, unique_kinds
 from app.properties import PropertiesPanel, trigger_summary
 from nodes import catalogue
 from nodes.kind import EventKind, compatible
-from runtime.project import (
-    TRIGGER_NODE,
-    Action,
-    Event,
-    Project,
-    Wire,
-    from_data,
-    to_data,
-)
+from runtime.project import TRIGGER_NODE, Action, Event
 
 EVENTS_MIME = "application/x-actiongraph-events"
-GAP = (70.0, 36.0)  # space between columns and rows of a tidy layout
 GRID = 40  # scene units between background grid lines (every fifth is stronger)
 _clipboard: list[str] = []  # the last copy, for when the system clipboard is not there
 
@@ -84,136 +88,6 @@ class Link:
     def flow(self) -> bool:
         """Whether this is a flow link (else a data wire)."""
         return is_flow(self.output)
-
-
-# -- the graph part of an Action, saved and put back by undo -------------------------------------
-
-def _snapshot(action: Action) -> tuple:
-    events = [(e, e.kind, e.version, e.description, copy.deepcopy(e.settings), dict(e.next))
-              for e in action.events.values()]
-    wires = [Wire(w.source, w.output, w.target, w.input) for w in action.wires]
-    return action.start, events, wires, dict(action.positions)
-
-
-def _restore(action: Action, snapshot: tuple) -> None:
-    # the same Event objects come back, so panels that hold one stay valid across undo
-    start, events, wires, positions = snapshot
-    action.start = start
-    action.events.clear()
-    for event, kind, version, description, settings, next_ in events:
-        event.kind, event.version, event.description = kind, version, description
-        event.settings = copy.deepcopy(settings)
-        event.next = dict(next_)
-        action.events[event.id] = event
-    action.wires[:] = [Wire(w.source, w.output, w.target, w.input) for w in wires]
-    action.positions.clear()
-    action.positions.update(positions)
-
-
-def next_event_id(action: Action, taken: Iterable[str] = ()) -> str:
-    """A fresh event id: one more than the highest `n<number>` in use."""
-    numbers = [int(k[1:]) for k in (*action.events, *taken) if re.fullmatch(r"n\d+", k)]
-    return f"n{max(numbers, default=0) + 1}"
-
-
-def successors(action: Action, node: str) -> list[str]:
-    """The events a node's flow ports lead to (the trigger leads to `start`)."""
-    if node == TRIGGER_NODE:
-        return [action.start] if action.start in action.events else []
-    event = action.events.get(node)
-    return [t for t in event.next.values() if t in action.events] if event else []
-
-
-def reaches(action: Action, source: str, target: str) -> bool:
-    """Whether the flow can go from `source` to `target` (a node reaches itself)."""
-    seen, stack = set(), [source]
-    while stack:
-        node = stack.pop()
-        if node == target:
-            return True
-        if node not in seen:
-            seen.add(node)
-            stack.extend(successors(action, node))
-    return False
-
-
-def _closure(action: Action, start: str, forward: bool) -> set[str]:
-    """`start` and every node after it (forward) or before it (backward) in the flow."""
-    if forward:
-        step = lambda n: successors(action, n)  # noqa: E731
-    else:
-        preds: dict[str, list[str]] = {}
-        for node in (TRIGGER_NODE, *action.events):
-            for t in successors(action, node):
-                preds.setdefault(t, []).append(node)
-        step = lambda n: preds.get(n, [])  # noqa: E731
-    seen, stack = set(), [start]
-    while stack:
-        node = stack.pop()
-        if node not in seen:
-            seen.add(node)
-            stack.extend(step(node))
-    return seen
-
-
-def layered_layout(action: Action, sizes: dict[str, tuple[float, float]],
-                   nodes: Iterable[str] | None = None,
-                   origin: tuple[float, float] = (0.0, 0.0)) -> dict[str, tuple[float, float]]:
-    """Left-to-right layers: each node one column right of everything that leads or feeds it."""
-    order = list(nodes) if nodes is not None else [TRIGGER_NODE, *action.events]
-    members = set(order)
-    edges: dict[str, list[str]] = {n: [] for n in order}
-    for node in order:
-        edges[node] += [t for t in successors(action, node) if t in members]
-    for w in action.wires:
-        if w.source in members and w.target in members and w.source != w.target:
-            edges[w.source].append(w.target)
-    indegree = {n: 0 for n in order}
-    for node in order:
-        for t in edges[node]:
-            indegree[t] += 1
-    layer = {n: 0 for n in order}
-    ready = deque(n for n in order if indegree[n] == 0)
-    done: list[str] = []
-    placed: set[str] = set()
-    while len(done) < len(order):
-        if not ready:  # a cycle (a broken file): break it at the first node not placed yet
-            first = next(n for n in order if n not in placed)
-            indegree[first] = 0
-            ready.append(first)
-        node = ready.popleft()
-        if node in placed:
-            continue
-        done.append(node)
-        placed.add(node)
-        for t in edges[node]:
-            if t not in placed:
-                layer[t] = max(layer[t], layer[node] + 1)
-                indegree[t] -= 1
-                if indegree[t] == 0:
-                    ready.append(t)
-    columns: dict[int, list[str]] = {}
-    for node in done:
-        columns.setdefault(layer[node], []).append(node)
-    row: dict[str, float] = {}
-    preds: dict[str, list[str]] = {}
-    for node in order:
-        for t in edges[node]:
-            preds.setdefault(t, []).append(node)
-    positions = {}
-    x = origin[0]
-    for index in sorted(columns):
-        column = columns[index]
-        # order a column by where its predecessors sit, which keeps most wires from crossing
-        column.sort(key=lambda n: sum(row[p] for p in preds.get(n, []) if p in row)
-                    / max(1, len([p for p in preds.get(n, []) if p in row])))
-        y = origin[1]
-        for i, node in enumerate(column):
-            row[node] = i
-            positions[node] = (x, y)
-            y += sizes.get(node, (160.0, 80.0))[1] + GAP[1]
-        x += max(sizes.get(n, (160.0, 80.0))[0] for n in column) + GAP[0]
-    return positions
 
 
 # -- the NodeGraphQt parts, told to hand user gestures to the ActionGraph -------------------------
@@ -912,36 +786,12 @@ class ActionGraph(QWidget):
             self._graph.add_lean(self._nodes[eid], self._position(eid) or (0.0, 0.0))
 
     def _fallback(self, unplaced: list[str]) -> dict[str, tuple[float, float]]:
-        """Where to draw events the file does not place (the file stays as it is): a layered
-        layout when no event is placed; else right of what leads to them, or below it all."""
+        """Where to draw events the file does not place (see `fallback_positions`)."""
         sizes = {eid: (n.view.width, n.view.height) for eid, n in self._nodes.items()}
         everything = [eid for eid in (TRIGGER_NODE, *self.action.events) if eid in self._nodes]
-        origin = self._position(TRIGGER_NODE) or (0.0, 0.0)
-        layered = layered_layout(self.action, sizes, everything, origin)
-        if all(eid in unplaced for eid in everything if eid != TRIGGER_NODE):
-            return {eid: layered[eid] for eid in unplaced}
         known = {eid: self._position(eid) for eid in everything if eid not in unplaced}
-        left = min(x for x, _ in known.values())
-        bottom = max(y + sizes[eid][1] for eid, (_, y) in known.items()) + 2 * GAP[1]
-        preds: dict[str, list[str]] = {}
-        for node in everything:
-            for target in successors(self.action, node):
-                preds.setdefault(target, []).append(node)
-        for w in self.action.wires:
-            preds.setdefault(w.target, []).append(w.source)
-        out: dict[str, tuple[float, float]] = {}
-        stacked: dict[str, int] = {}
-        for eid in sorted(unplaced, key=lambda e: layered[e]):
-            before = [p for p in preds.get(eid, []) if p in known or p in out]
-            if before:
-                p = before[0]
-                x, y = known.get(p) or out[p]
-                row = stacked[p] = stacked.get(p, -1) + 1
-                out[eid] = (x + sizes[p][0] + GAP[0], y + row * (sizes[eid][1] + GAP[1]))
-            else:
-                out[eid] = (left, bottom)
-                bottom += sizes[eid][1] + GAP[1]
-        return out
+        return fallback_positions(self.action, sizes, everything, unplaced, known,
+                                  self._position(TRIGGER_NODE) or (0.0, 0.0))
 
     def _position(self, eid: str) -> tuple[float, float] | None:
         pos = self.action.positions.get(eid)
@@ -1124,8 +974,8 @@ class ActionGraph(QWidget):
             if reaches(a, link.target, link.source):
                 raise Refused(f"Linking {src} to {dst} would make the flow go round in a circle: "
                               f"{dst} already leads to {src}.")
-            before = _closure(a, link.source, forward=False)
-            after = _closure(a, link.target, forward=True)
+            before = closure(a, link.source, forward=False)
+            after = closure(a, link.target, forward=True)
             for w in a.wires:
                 if w.target in before and w.source in after:
                     raise Refused(
@@ -1177,14 +1027,12 @@ class ActionGraph(QWidget):
 
     def _insert(self, text: str, verb: str, at: QPointF | None) -> list[str]:
         try:
-            source = from_data(json.loads(text)).actions[0]
-        except (ValueError, KeyError, TypeError, IndexError, AttributeError):
-            self._say("The clipboard holds no Actiongraph events.")
+            source = events_from_text(text)
+        except ValueError as e:
+            self._say(str(e))
             return []
         a = self.action
-        ids: dict[str, str] = {}
-        for old in source.events:
-            ids[old] = next_event_id(a, ids.values())
+        ids = fresh_ids(a, source)
         points = [source.positions[k] for k in source.events if k in source.positions]
         if at is not None and points:
             dx = at.x() - min(p[0] for p in points)
@@ -1202,16 +1050,7 @@ class ActionGraph(QWidget):
             dx, dy = dx + x - left, dy + y - top
 
         def mutate() -> None:
-            for old, event in source.events.items():
-                event.id = ids[old]
-                event.next = {p: ids[t] for p, t in event.next.items() if t in ids}
-                a.events[event.id] = event
-                if old in source.positions:
-                    x, y = source.positions[old]
-                    a.positions[event.id] = (float(round(x + dx)), float(round(y + dy)))
-            for w in source.wires:
-                if w.source in ids and w.target in ids:
-                    a.wires.append(Wire(ids[w.source], w.output, ids[w.target], w.input))
+            paste_events(a, source, ids, (dx, dy))
 
         self._change(f"{verb} {self._describe_ids(ids.values(), named=False)}", mutate)
         scene = self._viewer.scene()
@@ -1226,18 +1065,18 @@ class ActionGraph(QWidget):
     def _change(self, label: str, mutate: Callable[[], None]) -> bool:
         """Run `mutate` on the Action as one undoable edit; refused or no-op: nothing happens."""
         a = self.action
-        before = _snapshot(a)
+        before = snapshot(a)
         try:
             mutate()
         except Refused as refusal:
-            _restore(a, before)
+            restore(a, before)
             self._say(str(refusal))
             return False
-        after = _snapshot(a)
+        after = snapshot(a)
         if after == before:
             return False
-        _restore(a, before)  # the edit below applies it again, as redo will
-        self.document.edit(label, lambda forward: _restore(a, after if forward else before))
+        restore(a, before)  # the edit below applies it again, as redo will
+        self.document.edit(label, lambda forward: restore(a, after if forward else before))
         return True
 
     # -- selection, keys, menu, messages -----------------------------------------------------------
@@ -1359,55 +1198,6 @@ class _Blocked:
 
     def __exit__(self, *exc):
         self.obj.blockSignals(self.was)
-
-
-PLACEHOLDER = "…"  # on a node face: a required setting not made yet
-
-
-def describe(kind: EventKind, settings: dict, wired: dict[str, str] | None = None) -> str:
-    """A kind's face text for these settings, expressions shown without their `=` mark, wired
-    inputs by their source, required settings not made yet as "…" (never "None"); a face
-    that fails must not take the editor down."""
-    shown = {k: _shown(v) for k, v in settings.items() if v not in (None, "")}
-    shown.update(wired or {})
-    for item in (*kind.settings, *kind.inputs):
-        if item.name not in shown:
-            shown[item.name] = item.default if item.default is not None \
-                else PLACEHOLDER if item.required else ""
-    try:
-        return kind.describe(shown)
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError):
-        return ""
-
-
-def _shown(value):
-    """A setting as a face shows it: `=a + 1` as `a + 1`, `==x` (the text "=x") as `=x`."""
-    if isinstance(value, str) and value.startswith("="):
-        return value[1:]
-    return value
-
-
-def first_sentence(text: str) -> str:
-    """The first sentence of a documentation string."""
-    head = re.split(r"(?<=\.)\s", text.strip(), maxsplit=1)[0]
-    return head
-
-
-def events_to_text(action: Action, ids: list[str],
-                   positions: dict[str, tuple[float, float]] | None = None) -> str:
-    """Some events of an action, with the links and wires among them, as project-file JSON."""
-    chosen = set(ids)
-    part = Action(name="clipboard", id="a1")
-    for eid in ids:
-        event = copy.deepcopy(action.events[eid])
-        event.next = {p: t for p, t in event.next.items() if t in chosen}
-        part.events[eid] = event
-        pos = (positions or {}).get(eid) or action.positions.get(eid)
-        if pos is not None:
-            part.positions[eid] = pos
-    part.wires = [Wire(w.source, w.output, w.target, w.input) for w in action.wires
-                  if w.source in chosen and w.target in chosen]
-    return json.dumps(to_data(Project(name="clipboard", actions=[part])))
 
 
 def _a(kind: str) -> str:
