@@ -56,23 +56,10 @@ class LiveTesting(QObject):
         self.data = DataBrowser(window.theme)
         self.log = ServerLog()
         self.outbox = OutboxPanel()
+        # The window makes their docks from its table of panels (app/panels.py).
+        self.widgets = {"run": self.run_panel, "data": self.data, "log": self.log,
+                        "outbox": self.outbox}
         self.docks: dict[str, QDockWidget] = {}
-        first = None
-        # Their View-menu entries and shortcuts are the main window's (PANEL_KEYS).
-        for name, title, widget in (("run", "Run", self.run_panel), ("data", "Data", self.data),
-                                    ("log", "Server Log", self.log),
-                                    ("outbox", "Outbox", self.outbox)):
-            dock = QDockWidget(title, window)
-            dock.setObjectName(name)
-            dock.setWidget(widget)
-            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
-                             | QDockWidget.DockWidgetFeature.DockWidgetMovable
-                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-            window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-            window.tabifyDockWidget(first or window.problems_dock, dock)
-            first = first or dock
-            self.docks[name] = dock
-        window.problems_dock.raise_()
 
         self.status = QToolButton()
         self.status.setObjectName("serverStatus")

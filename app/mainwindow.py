@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from app import recovery
 from app.document import Document
 from app.editors import EDITORS, ActionEditor, Editor, RowsTable
+from app.panels import PANELS, build_docks
 from app.problems import ProblemsPanel, place
 from app.shortcuts import ShortcutsDialog
 from app.theme import Theme, logo
@@ -38,10 +39,6 @@ from runtime.project import Project
 from runtime.projectfile import SUFFIX, load, loads, write_atomic
 
 MAX_RECENT = 10
-# Every dock of the window with its View-menu shortcut, in menu order.
-PANEL_KEYS = (("problems", "Ctrl+Shift+P"), ("palette", "Ctrl+Alt+E"),
-              ("properties", "Ctrl+Alt+P"), ("run", "Ctrl+Shift+R"), ("data", "Ctrl+Shift+D"),
-              ("log", "Ctrl+Shift+G"), ("outbox", "Ctrl+Shift+O"))
 RUN_KEYS = ("Ctrl+R",)
 # Edit-menu commands handed to the current action graph: (menu text, method names, shortcut).
 GRAPH_COMMANDS = (
@@ -104,16 +101,21 @@ class MainWindow(QMainWindow):
 
         self.problems = ProblemsPanel(theme)
         self.problems.activated.connect(self.go_to_problem)
-        self.problems_dock = QDockWidget("Problems", self)
-        self.problems_dock.setObjectName("problems")
-        self.problems_dock.setWidget(self.problems)
-        self.problems_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetClosable
-                                       | QDockWidget.DockWidgetFeature.DockWidgetMovable)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.problems_dock)
-        self.side_docks = self._side_docks()
         from app.livetesting import LiveTesting
 
         self.live = LiveTesting(self)
+        self.docks = build_docks(self, {"problems": self.problems, **self._side_widgets(),
+                                        **self.live.widgets})
+        self.problems_dock = self.docks["problems"]
+        self.live.docks = {name: self.docks[name] for name in self.live.widgets}
+        self.side_docks = {name: self.docks[name] for name in ("palette", "properties")
+                           if name in self.docks}
+        for dock in self.side_docks.values():
+            dock.hide()  # shown while an action graph is the current tab
+        self.resizeDocks(list(self.side_docks.values()), [290] * len(self.side_docks),
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks(list(self.side_docks.values()), [220, 400][:len(self.side_docks)],
+                         Qt.Orientation.Vertical)
 
         self.problem_count = QToolButton()
         self.problem_count.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -241,10 +243,10 @@ class MainWindow(QMainWindow):
 
         view = bar.addMenu("&View")
         self.panel_actions = {}
-        for name, key in PANEL_KEYS:
-            dock = self.dock(name)
-            if dock is not None:
-                self.panel_actions[name] = self._panel_action(view, dock, key)
+        for panel in PANELS:
+            if panel.name in self.docks:
+                self.panel_actions[panel.name] = self._panel_action(view, self.docks[panel.name],
+                                                                    panel.shortcut)
         view.addSeparator()
         a["search"] = self._action(view, "&Find in Project", self._focus_search,
                                    QKeySequence.StandardKey.Find, "search")
@@ -286,10 +288,8 @@ class MainWindow(QMainWindow):
                 *self.graph_actions.values(), *self.panel_actions.values()]
 
     def dock(self, name: str) -> QDockWidget | None:
-        """A dock of the window by its object name (problems, palette, run, data, ...)."""
-        if name == "problems":
-            return self.problems_dock
-        return self.side_docks.get(name) or self.live.docks.get(name)
+        """A dock of the window by its panel name (problems, palette, run, data, ...)."""
+        return self.docks.get(name)
 
     def _panel_action(self, menu: QMenu, dock: QDockWidget, key: str) -> QAction:
         """A View-menu entry that brings a dock to the front (or hides it when in front)."""
@@ -339,32 +339,19 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage("Open an endpoint or an action to run it (Ctrl+R).", 5000)
         return False
 
-    def _side_docks(self) -> dict[str, QDockWidget]:
-        """The event palette and the properties panel of the graph, when app.graph is there."""
-        docks = {}
+    def _side_widgets(self) -> dict:
+        """The event palette (and a place for the properties panel, made per project), when
+        app.graph is there."""
         try:
             from app.palette import Palette
             from app.properties import PropertiesPanel  # noqa: F401 (made per project)
         except ImportError:
-            return docks
+            return {}
         from nodes import catalogue
 
         self.palette = Palette(catalogue())
         self.palette.kindActivated.connect(lambda kind: self.graph_command("add_event", kind))
-        for name, title, widget in (("palette", "Events", self.palette),
-                                    ("properties", "Properties", None)):
-            dock = QDockWidget(title, self)
-            dock.setObjectName(name)
-            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
-                             | QDockWidget.DockWidgetFeature.DockWidgetFloatable)
-            if widget is not None:
-                dock.setWidget(widget)
-            self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, dock)
-            dock.hide()
-            docks[name] = dock
-        self.resizeDocks(list(docks.values()), [290, 290], Qt.Orientation.Horizontal)
-        self.resizeDocks(list(docks.values()), [220, 400], Qt.Orientation.Vertical)
-        return docks
+        return {"palette": self.palette, "properties": None}
 
     def _properties_for(self, document: Document | None) -> None:
         """A properties panel for the new project's events (it follows that document)."""

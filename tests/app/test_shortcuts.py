@@ -10,10 +10,11 @@ import pytest
 from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLineEdit, QTreeWidgetItem
+from PySide6.QtWidgets import QApplication, QDockWidget, QLineEdit, QTreeWidgetItem
 
 from app.editors import ActionEditor
 from app.live import free_port
+from app.panels import PANELS
 from app.shortcuts import ShortcutsDialog, menu_shortcuts
 from app.tree import ID_ROLE
 
@@ -101,6 +102,11 @@ def test_view_menu_brings_every_dock_to_the_front(window, posts_copy, qtbot):
     view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     titles = [a.text() for a in view.actions() if a.isCheckable()]
     assert titles == ["Problems", "Events", "Properties", "Run", "Data", "Server Log", "Outbox"]
+    # one table makes every dock, its View-menu entry and its shortcut
+    assert [(p.title, p.shortcut) for p in PANELS] == \
+        [(a.text(), a.shortcut().toString()) for a in view.actions() if a.isCheckable()]
+    assert sorted(d.objectName() for d in window.findChildren(QDockWidget)) == \
+        sorted(p.name for p in PANELS)
     for name, key in (("data", "Ctrl+Shift+D"), ("log", "Ctrl+Shift+G"),
                       ("outbox", "Ctrl+Shift+O"), ("run", "Ctrl+Shift+R"),
                       ("problems", "Ctrl+Shift+P")):
