@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
-import re
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -37,6 +36,7 @@ from runtime.errors import ActionError
 from runtime.kinds import KindError, convert_field, json_default
 from runtime.project import Model, Project
 from runtime.store import AUTOMATIC, Change, Store, Transaction
+from runtime.where import FilterError, literal_clause, parse_filter_text
 
 PAGE_SIZE = 50
 WIDE_KINDS = ("Text", "JSON")  # columns that share the grid's spare width
@@ -45,15 +45,6 @@ EMPTY = "No rows yet. Run an endpoint or fill with dummy data."
 NO_MATCH = "No rows match the filter."
 JSON_WIDTH = 60
 AUTOMATIC_KINDS = {"id": "Integer", "created_at": "DateTime"}
-
-_FILTER = re.compile(
-    r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|=|<|>|~|\bcontains\b|\bstarts[ _]with\b|"
-    r"\bends[ _]with\b)\s*(.*?)\s*$", re.IGNORECASE)
-
-
-class FilterError(ValueError):
-    """A filter that cannot be used; the message names the field."""
-
 
 # -- values as text ---------------------------------------------------------------------------
 
@@ -747,61 +738,12 @@ class DataBrowser(QWidget):
 
     # -- filters ------------------------------------------------------------------------------
     def _parse_filter(self, text: str) -> Callable[[sa.Table], Any] | None:
-        """A filter's text as a function building the SQL clause for a table."""
-        text = text.strip()
+        """A filter's text as a function building the SQL clause for a table (runtime.where
+        reads the text into a Where and builds the clause)."""
         model = self._model()
-        if not text or model is None:
+        if model is None:
             return None
-        kinds = self._kinds()
-        m = _FILTER.match(text)
-        if m and (m.group(1) in kinds or m.group(2) in ("=", "!=", "<", "<=", ">", ">=")):
-            name, op, raw = m.group(1), m.group(2).lower().replace(" ", "_"), m.group(3)
-            if name not in kinds:
-                raise FilterError(f'No field "{name}" in {model.name} '
-                                  f'(fields: {", ".join(kinds)})')
-            return self._condition(model.name, name, kinds[name], op, raw)
-        words = text.split(None, 1)
-        if words[0].lower() == "contains" and len(words) == 2:
-            text = words[1]
-        needle = _unquote(text)
-        fields = [n for n, k in kinds.items() if k in ("Text", "JSON")]
-        if not fields:
-            raise FilterError(f"{model.name} has no text fields to search: filter with a "
-                              f'field, like "id = 1"')
-        return lambda table: sa.or_(*(sa.cast(table.c[n], sa.Text).icontains(needle,
-                                                                               autoescape=True)
-                                      for n in fields))
-
-    def _condition(self, model: str, name: str, kind: str, op: str, raw: str):
-        if op == "~":
-            op = "contains"
-        if op in ("contains", "starts_with", "ends_with"):
-            if not raw:
-                raise FilterError(f'{name}: say what to look for after "{op.replace("_", " ")}"')
-            needle = _unquote(raw)
-            method = {"contains": "icontains", "starts_with": "istartswith",
-                      "ends_with": "iendswith"}[op]
-            return lambda table: getattr(sa.cast(table.c[name], sa.Text), method)(
-                needle, autoescape=True)
-        if raw.lower() == "null":
-            if op not in ("=", "!="):
-                raise FilterError(f"{name}: only = null and != null make sense")
-            return (lambda table: table.c[name].is_(None)) if op == "=" \
-                else (lambda table: table.c[name].is_not(None))
-        if not raw:
-            raise FilterError(f"{name}: a value is needed after {op}")
-        kind = "Integer" if kind == "Link" else kind
-        if kind == "JSON":
-            raise FilterError(f'{name}: a JSON field can only be searched, like '
-                              f'"{name} contains text"')
-        value = _unquote(raw) if kind == "Text" else raw
-        try:
-            value = convert_field(kind, value)
-        except KindError as e:
-            raise FilterError(f"{model}.{name}: {e}") from None
-        compare = {"=": "__eq__", "!=": "__ne__", "<": "__lt__", "<=": "__le__", ">": "__gt__",
-                   ">=": "__ge__"}[op]
-        return lambda table: getattr(table.c[name], compare)(value)
+        return literal_clause(parse_filter_text(text, model), model)
 
     def _clause(self, tx: Transaction):
         if self._where is None or self.model_name is None:
@@ -897,13 +839,6 @@ def filter_hint(model: Model | None) -> str:
     number = next((f.name for f in model.fields if f.kind in ("Integer", "Decimal")), "id")
     text = next((f.name for f in model.fields if f.kind == "Text"), None)
     return f"Filter: {number} > 10, " + (f"{text} contains hello, " if text else "") + "or any text"
-
-
-def _unquote(text: str) -> str:
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        return text[1:-1]
-    return text
 
 
 def _short_error(e: BaseException) -> str:

@@ -1,8 +1,12 @@
 """Structured Where filters: checked at compile time, turned into SQL clauses per run.
 
-A filter is a condition `{"field": "id", "op": "=", "value": "=path.id"}`, or a group
+A filter is a condition `{"field": "id", "op": "=", "value": "=path.id"}`, a text search
+`{"search": "hello"}` (found in any Text or JSON field, ignoring case), or a group
 `{"and": [...]}` / `{"or": [...]}` / `{"not": filter}`. Values are literals or expressions;
 they always reach the database as bound parameters, never as SQL text.
+
+The Data browser's filter line (`likes > 10`, `caption contains hello`, plain text) is read
+into this form by `parse_filter_text` and built by `literal_clause`.
 
 A condition with `"optional": true` is left out when its value is null (e.g. a query variable
 the request did not give): `{"field": "colour", "op": "=", "value": "=query.colour",
@@ -15,6 +19,7 @@ variable is required).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +32,8 @@ from runtime.project import Model
 OPS = ("=", "!=", "<", "<=", ">", ">=", "contains", "starts_with", "ends_with", "in", "not_in",
        "is_null", "not_null")
 UNARY = ("is_null", "not_null")
+
+SEARCHED_KINDS = ("Text", "JSON")  # the fields a text search looks in
 
 Resolver = Callable[[dict, sa.Table], Any]
 ValueCompiler = Callable[[Any, str], Callable[[dict], Any] | None]
@@ -65,6 +72,8 @@ def _compile(data, kinds, model_name, where, compile_value, problems) -> Resolve
     if "not" in data:
         inner = _compile(data["not"], kinds, model_name, f"{where}.not", compile_value, problems)
         return None if inner is None else _negate(inner)
+    if "search" in data:
+        return _search(data, kinds, model_name, where, compile_value, problems)
     name, op = data.get("field"), data.get("op", "=")
     optional = data.get("optional", False)
     bad = False
@@ -119,6 +128,25 @@ def _compile(data, kinds, model_name, where, compile_value, problems) -> Resolve
     return resolve
 
 
+def _search(data, kinds, model_name, where, compile_value, problems) -> Resolver | None:
+    """`{"search": text}`: any Text or JSON field contains the text, ignoring case."""
+    fields = [n for n, k in kinds.items() if k in SEARCHED_KINDS]
+    if not fields:
+        problems.append(Problem(f"{where}.search", f"{model_name} has no text fields to search"))
+        return None
+    value = compile_value(data["search"], f"{where}.search")
+    if value is None:
+        return None
+
+    def resolve(scope, table):
+        raw = value(scope)
+        text = "" if raw is None else str(raw)
+        return sa.or_(*(sa.cast(table.c[n], sa.Text).icontains(text, autoescape=True)
+                        for n in fields))
+
+    return resolve
+
+
 def _json_text(column, value: Any):
     """A JSON value as the text the column's type stores it as."""
     return sa.cast(sa.bindparam(None, value, type_=column.type), sa.Text)
@@ -158,9 +186,90 @@ def describe(data: Any) -> str:
             return f" {group} ".join(f"({describe(d)})" for d in data[group])
     if "not" in data:
         return f"not ({describe(data['not'])})"
+    if "search" in data:
+        return f"any text contains {data['search']!r}"
     value = data.get("value")
     shown = value[1:] if isinstance(value, str) and value.startswith("=") else repr(value)
     if data.get("op") in UNARY:
         return f"{data.get('field')} {data.get('op').replace('_', ' ')}"
     text = f"{data.get('field')} {data.get('op', '=')} {shown}"
     return f"{text} (if given)" if data.get("optional") is True else text
+
+
+# -- the Data browser's filter line ---------------------------------------------------------------
+
+class FilterError(ValueError):
+    """A filter line that cannot be used; the message names the field."""
+
+
+_FILTER = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(!=|<=|>=|=|<|>|~|\bcontains\b|\bstarts[ _]with\b|"
+    r"\bends[ _]with\b)\s*(.*?)\s*$", re.IGNORECASE)
+_COMPARE = ("=", "!=", "<", "<=", ">", ">=")
+
+
+def parse_filter_text(text: str, model: Model) -> dict | None:
+    """A filter line as a Where: `field = value` (also != < <= > >=, `= null`), `field contains
+    text` (`~`, starts with, ends with), or plain text searched in every text field; None when
+    empty. Values are literals (checked against the field's kind here); FilterError if unusable."""
+    text = text.strip()
+    if not text:
+        return None
+    kinds = field_kinds(model)
+    m = _FILTER.match(text)
+    if m and (m.group(1) in kinds or m.group(2) in _COMPARE):
+        name, op, raw = m.group(1), m.group(2).lower().replace(" ", "_"), m.group(3)
+        if name not in kinds:
+            raise FilterError(f'No field "{name}" in {model.name} (fields: {", ".join(kinds)})')
+        return _filter_condition(model.name, name, kinds[name], op, raw)
+    words = text.split(None, 1)
+    if words[0].lower() == "contains" and len(words) == 2:
+        text = words[1]
+    if not any(k in SEARCHED_KINDS for k in kinds.values()):
+        raise FilterError(f"{model.name} has no text fields to search: filter with a "
+                          f'field, like "id = 1"')
+    return {"search": _unquote(text)}
+
+
+def _filter_condition(model: str, name: str, kind: str, op: str, raw: str) -> dict:
+    if op == "~":
+        op = "contains"
+    if op in ("contains", "starts_with", "ends_with"):
+        if not raw:
+            raise FilterError(f'{name}: say what to look for after "{op.replace("_", " ")}"')
+        return {"field": name, "op": op, "value": _unquote(raw)}
+    if raw.lower() == "null":
+        if op not in ("=", "!="):
+            raise FilterError(f"{name}: only = null and != null make sense")
+        return {"field": name, "op": "is_null" if op == "=" else "not_null"}
+    if not raw:
+        raise FilterError(f"{name}: a value is needed after {op}")
+    if kind == "JSON":
+        raise FilterError(f'{name}: a JSON field can only be searched, like '
+                          f'"{name} contains text"')
+    value = _unquote(raw) if kind == "Text" else raw
+    try:
+        convert_field(kind, value)  # refused here, with the field named, not when reading rows
+    except KindError as e:
+        raise FilterError(f"{model}.{name}: {e}") from None
+    return {"field": name, "op": op, "value": value}
+
+
+def _unquote(text: str) -> str:
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        return text[1:-1]
+    return text
+
+
+def literal_clause(data: Any, model: Model) -> Callable[[sa.Table], Any] | None:
+    """A Where whose values are all literals (none is an expression) as a function building
+    the SQL clause for the model's table; None for no filter; FilterError if unusable."""
+    problems: list[Problem] = []
+    resolver = compile_where(data, model, "filter", lambda value, _where: lambda _scope: value,
+                             problems)
+    if problems:
+        raise FilterError(problems[0].message)
+    if resolver is None:
+        return None
+    return lambda table: resolver({}, table)

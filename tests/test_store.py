@@ -10,7 +10,7 @@ import pytest
 from runtime.errors import ActionError
 from runtime.project import Field, Project
 from runtime.store import Store
-from runtime.where import compile_where
+from runtime.where import compile_where, literal_clause, parse_filter_text
 
 pytestmark = pytest.mark.both_databases
 
@@ -161,13 +161,24 @@ def where(store, data):
     ({"field": "ok", "op": "=", "value": "true"}, ["bread"]),
     ({"field": "price", "op": ">", "value": "2.5"}, ["bread"]),
     ({"field": "day", "op": "<", "value": "2024-06-01"}, ["Tea"]),
+    ({"search": "EA"}, ["Tea", "bread"]),  # any Text or JSON field
+    ({"search": "[1]"}, ["bread"]),
+    ("count > 2", ["Tea", "bread"]),  # the Data browser's filter line, read into a Where
+    ("name contains ea", ["Tea", "bread"]),
+    ("day = null", ["bread", "50%"]),
+    ("%", ["50%"]),
 ])
 async def test_where_filters_match_the_same_records(store, data, names):
     await insert(store, "Items", name="Tea", count=12, data={"a": [1, 2]}, price="2.5",
                  day="2024-05-31")
     await insert(store, "Items", name="bread", count=3, data={"a": [1]}, ok=True, price="2.51")
     await insert(store, "Items", name="50%", count=2)
-    resolve = where(store, data)
+    if isinstance(data, str):
+        build = literal_clause(parse_filter_text(data, store.models["Items"]),
+                               store.models["Items"])
+        resolve = lambda _scope, table: build(table)  # noqa: E731
+    else:
+        resolve = where(store, data)
     async with store.transaction(writes=False) as tx:
         rows = await tx.select("Items", resolve({}, tx.table("Items")))
     assert [r["name"] for r in rows] == names
