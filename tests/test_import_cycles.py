@@ -8,8 +8,6 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("runtime", "nodes", "app")
 
@@ -129,5 +127,4 @@ def test_runtime_and_nodes_have_no_import_cycle():
 
 def test_app_has_no_import_cycle():
     found = cycles(import_graph(("app",)))
-    if found:
-        pytest.xfail(f"issue 13 item 5: app packages; {describe(found)}")
+    assert not found, describe(found)

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QLineEdit, QWidget
 
 from app import tree as ops
 from app.editors import ActionEditor, EndpointEditor, schedule_explanation
-from app.settingseditor import SettingsEditor, format_lifetime, parse_lifetime
+from app.editors.settings import SettingsEditor, format_lifetime, parse_lifetime
 from runtime.project import to_data
 from runtime.projectfile import load
 

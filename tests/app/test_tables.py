@@ -10,7 +10,7 @@ from shiboken6 import Shiboken
 from app import qtsafe
 from app import tree as ops
 from app.editors import RowsTable, WhereDialog
-from app.settingseditor import SettingsEditor
+from app.editors.settings import SettingsEditor
 
 LEFT = Qt.MouseButton.LeftButton
 CTRL = Qt.KeyboardModifier.ControlModifier

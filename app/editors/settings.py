@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from app import tree as ops
-from app.editors import Column, Editor, RowsModel, RowsTable, _card, _label
+from app.editors.base import Editor, _card, _label
+from app.editors.rows import Column, RowsModel, RowsTable
 from nodes import catalogue
 from nodes.send_email import valid_address
 from runtime.auth import SECRET_ENV
