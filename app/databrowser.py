@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import Shiboken
 
+from app.theme import LIGHT
 from runtime.dummy import Dummy, fill_rows
 from runtime.errors import ActionError
 from runtime.kinds import KindError, convert_field, json_default
@@ -324,8 +325,6 @@ class DataBrowser(QWidget):
     def colors(self) -> dict[str, str]:
         if self.theme is not None and hasattr(self.theme, "colors"):
             return self.theme.colors
-        from app.theme import LIGHT
-
         return LIGHT
 
     def restyle(self) -> None:

@@ -11,6 +11,7 @@ from PySide6.QtCore import QSettings
 
 from app import recovery
 from app.document import Document
+from runtime.deploy import DeployError, export_server
 from runtime.errors import ProjectError
 from runtime.project import Project
 from runtime.projectfile import SUFFIX, load, loads, write_atomic
@@ -176,8 +177,6 @@ class FileCommands:
     def export_for_server(self, folder: str | Path | None = None) -> list[Path]:
         """Write a deployment folder (project with secret references, pinned requirements,
         .env template, README with the gunicorn command); returns the files written."""
-        from runtime.deploy import DeployError, export_server
-
         doc = self.window.document
         if doc is None:
             return []

@@ -24,15 +24,21 @@ from PySide6.QtWidgets import (
 )
 
 from app import recovery
+from app import theme as looks
+from app.apidocs import ApiDocsDialog
 from app.document import Document
 from app.editors import EDITORS, ActionEditor, Editor, RowsTable
 from app.files import FileCommands
+from app.livetesting import LiveTesting
+from app.palette import Palette
 from app.panels import PANELS, build_docks
 from app.problems import ProblemsPanel, place
+from app.properties import PropertiesPanel
 from app.shortcuts import ShortcutsDialog
 from app.theme import Theme, logo
 from app.tree import ID_ROLE, SECTION_ROLE, SINGULAR, ProjectTree, Prompts, find
 from app.welcome import WelcomePage
+from nodes import catalogue
 from runtime.errors import ProjectError
 from runtime.projectfile import load
 
@@ -99,8 +105,6 @@ class MainWindow(QMainWindow):
 
         self.problems = ProblemsPanel(theme)
         self.problems.activated.connect(self.go_to_problem)
-        from app.livetesting import LiveTesting
-
         self.live = LiveTesting(self)
         self.docks = build_docks(self, {"problems": self.problems, **self._side_widgets(),
                                         **self.live.widgets})
@@ -338,15 +342,7 @@ class MainWindow(QMainWindow):
         return False
 
     def _side_widgets(self) -> dict:
-        """The event palette (and a place for the properties panel, made per project), when
-        app.graph is there."""
-        try:
-            from app.palette import Palette
-            from app.properties import PropertiesPanel  # noqa: F401 (made per project)
-        except ImportError:
-            return {}
-        from nodes import catalogue
-
+        """The event palette, and a place for the properties panel (made per project)."""
         self.palette = Palette(catalogue())
         self.palette.kindActivated.connect(lambda kind: self.graph_command("add_event", kind))
         return {"palette": self.palette, "properties": None}
@@ -360,8 +356,6 @@ class MainWindow(QMainWindow):
         if document is None:
             panel = None
         else:
-            from app.properties import PropertiesPanel
-
             panel = PropertiesPanel(document)
         dock.setWidget(panel)
         if old is not None:
@@ -530,8 +524,6 @@ class MainWindow(QMainWindow):
 
     def show_api_docs(self):
         """The project's API docs (OpenAPI) in a window that follows edits; export from there."""
-        from app.apidocs import ApiDocsDialog
-
         doc = self.document
         if doc is None:
             return None
@@ -589,8 +581,6 @@ class MainWindow(QMainWindow):
         return editor
 
     def _add_tab(self, editor: Editor, index: int = -1) -> None:
-        from app import theme as looks
-
         index = self.tabs.insertTab(index, editor, looks.item_icon(editor.section),
                                     editor.title())
         self.tabs.setCurrentIndex(index)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import theme as looks
 from app.document import Document
 from nodes import catalogue
 from runtime.generate import GenerateError, generate_api
@@ -483,8 +484,6 @@ class ProjectTree(QWidget):
 
     def restyle(self) -> None:
         """Pick up icons of the current colour scheme."""
-        from app import theme as looks
-
         icon = (lambda name: self.theme.icon(name)) if self.theme else (
             lambda name: looks.icon(name, "#555"))
         self.add_button.setIcon(icon("add"))
@@ -500,8 +499,6 @@ class ProjectTree(QWidget):
     # -- contents ---------------------------------------------------------------------------
     def refresh(self, force: bool = False) -> None:
         """Rebuild the items when names or the search changed."""
-        from app import theme as looks
-
         project = self.document.project
         shape = tuple((s, x.id, x.name, getattr(x, "method", ""), getattr(x, "path", ""))
                       for s in SECTIONS for x in items(project, s))
