@@ -319,7 +319,10 @@ class MainWindow(QMainWindow):
                 action.setIcon(self.theme.icon(action.data()))
         self.problem_count.setIcon(self.theme.icon("error" if self.problems.problems else "ok"))
         self.welcome.restyle()
-        self.problems.restyle()
+        for dock in self.docks.values():  # every panel of the table that has looks of its own
+            restyle = getattr(dock.widget(), "restyle", None)
+            if callable(restyle):
+                restyle()
         if self.tree is not None:
             self.tree.restyle()
         for editor in self.editors():
