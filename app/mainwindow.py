@@ -301,9 +301,11 @@ class MainWindow(QMainWindow):
         return action
 
     def toggle_panel(self, dock: QDockWidget) -> None:
-        """Show a dock in front and focus it; hide it when it already is in front."""
-        if dock.isVisible() and not dock.visibleRegion().isEmpty() and \
-                dock.isAncestorOf(QApplication.focusWidget()):
+        """Show a dock in front and focus it; hide it when it is in front with the focus (the
+        same key again puts it away)."""
+        focus = QApplication.focusWidget()
+        if dock.isVisible() and not dock.visibleRegion().isEmpty() and focus is not None \
+                and dock.isAncestorOf(focus):
             dock.hide()
             return
         dock.show()

@@ -116,6 +116,12 @@ def test_view_menu_brings_every_dock_to_the_front(window, posts_copy, qtbot):
         qtbot.waitUntil(lambda d=dock: d.isVisible() and not d.visibleRegion().isEmpty(),
                         timeout=2000)
         assert window.panel_actions[name].isChecked()
+    # the same key again, with the dock in front and focused, puts it away
+    data = window.dock("data")
+    press(window.tree.tree, QKeySequence("Ctrl+Shift+D"))
+    qtbot.waitUntil(lambda: data.isAncestorOf(QApplication.focusWidget()), timeout=2000)
+    press(QApplication.focusWidget(), QKeySequence("Ctrl+Shift+D"))
+    assert not data.isVisible() and not window.panel_actions["data"].isChecked()
 
 
 async def test_ctrl_r_from_the_tree_then_ctrl_enter_sends(make_window, posts_copy, qtbot):
