@@ -301,7 +301,8 @@ def rename(document: Document, section: str, item: Any, name: str) -> None:
 
 
 def rename_field(document: Document, model: Model, f: Field, name: str) -> None:
-    """Rename a field and the places that name it (Custom Model choices, Where filters, events)."""
+    """Rename a field and the places that name it (Custom Model choices, Where filters, events,
+    seed rows)."""
     old = f.name
     if not name or name == old:
         return
@@ -309,6 +310,9 @@ def rename_field(document: Document, model: Model, f: Field, name: str) -> None:
     document.undo.beginMacro(f"Rename field {old} to {name}")
     try:
         document.set_attr(f, "name", name)
+        if any(old in row for row in model.seed):  # seed rows follow, as one undo step
+            document.set_attr(model, "seed", [{(name if k == old else k): v for k, v in row.items()}
+                                              for row in model.seed])
         for e in project.endpoints:
             for v in e.variables:
                 if v.model == model.name and old in v.fields:

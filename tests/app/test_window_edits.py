@@ -62,6 +62,10 @@ def test_renaming_a_field_updates_custom_models_and_events(window, posts_copy):
     assert doc.project.endpoint("Update social media post").variables[1].fields == ["text"]
     update = doc.project.action("Update social media post").events["n1"]
     assert update.settings["values"] == {"text": "=body.post.caption"}
+    seed = doc.project.model("Posts").seed
+    assert seed and all("text" in row and "caption" not in row for row in seed)
+    window.undo_action.trigger()  # one step takes it all back
+    assert all("caption" in row for row in doc.project.model("Posts").seed)
 
 
 def test_deleting_asks_when_something_refers_to_it(window, posts_copy):
