@@ -10,6 +10,7 @@ async def run(ctx, inputs, settings):
 
 EVENT = EventKind(
     id="assign",
+    reads=False,
     name="Assign",
     category="Logic",
     doc="Set a variable: `as` names it (a new variable, or a global one of the action to "

@@ -10,6 +10,7 @@ async def run(ctx, inputs, settings):
 
 EVENT = EventKind(
     id="break",
+    reads=False,
     name="Break",
     category="Logic",
     doc="Stop the enclosing Loop early: no more items are processed and the flow continues at "

@@ -13,6 +13,8 @@ async def run(ctx, inputs, settings):
 
 EVENT = EventKind(
     id="call_action",
+    reads=False,
+    calls="action",  # what the called action does with the database counts (runtime.compiler)
     name="Call Action",
     category="Logic",
     doc="Run another action of this project (usually one triggered by 'action') and store its "

@@ -10,6 +10,7 @@ async def run(ctx, inputs, settings):
 
 EVENT = EventKind(
     id="condition",
+    reads=False,
     name="Condition",
     category="Logic",
     doc="Branch the flow: when `value` (e.g. =newUser != null or =body.price > 100) is true "

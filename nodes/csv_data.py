@@ -130,6 +130,7 @@ def _summary(settings) -> str:
 
 EVENT = EventKind(
     id="csv",
+    reads=False,
     name="CSV",
     category="Data",
     doc="Read or write CSV; `operation` chooses which. parse: read `text` (CSV text, or an "

@@ -127,6 +127,7 @@ def _summary(settings) -> str:
 
 EVENT = EventKind(
     id="date",
+    reads=False,
     name="Date",
     category="Date",
     doc="Work with dates and times, all in UTC; `operation` chooses what. now: the current date "

@@ -31,6 +31,7 @@ async def run(ctx, inputs, settings):
 
 EVENT = EventKind(
     id="hash_password",
+    reads=False,
     name="Hash Password",
     category="Security",
     doc="Turn `password` (e.g. =body.password) into a hash to store in place of the password, "

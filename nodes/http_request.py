@@ -26,6 +26,7 @@ async def run(ctx, inputs, settings):
 
 EVENT = EventKind(
     id="http_request",
+    reads=False,
     name="HTTP Request",
     category="Integrations",
     doc="Call a web service: method, URL, headers, query and a JSON, form or text body. The "

@@ -136,6 +136,7 @@ def _summary(settings) -> str:
 
 EVENT = EventKind(
     id="json",
+    reads=False,
     name="JSON",
     category="Data",
     doc="Work with JSON; `operation` chooses what. parse: read the JSON `text` (or an "

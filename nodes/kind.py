@@ -203,6 +203,12 @@ class EventKind:
     flow_out: tuple[str, ...] = ("next",)
     version: int = 1
     writes: bool = False  # whether it may write to the database (takes the write lock at start)
+    # Whether it may read the database (`ctx.db`). True unless declared otherwise, so a plug-in's
+    # kind keeps its transaction; an action whose events neither read nor write runs without one.
+    reads: bool = True
+    # The setting naming another action this event runs in the same transaction (Call Action):
+    # the compiler counts that action's database use instead of this kind's `reads`/`writes`.
+    calls: str | None = None
     loops: bool = False  # returns Each: runs its `each` branch per item, then leaves by `done`
     breaks: bool = False  # returns BREAK: only allowed inside a loop's `each` branch
     fail_port: str | None = None  # a flow port that, left unwired, fails the run instead

@@ -19,6 +19,7 @@ async def run(ctx, inputs, settings):
 
 EVENT = EventKind(
     id="log",
+    reads=False,
     name="Log",
     category="Logic",
     doc="Write `message` to the server log at the chosen level (debug, info, warning or "

@@ -11,6 +11,7 @@ async def run(ctx, inputs, settings):
 
 EVENT = EventKind(
     id="loop",
+    reads=False,
     name="Loop",
     category="Logic",
     doc="For each item of a list (e.g. =body.items or the records of a Query), run the events "

@@ -115,6 +115,7 @@ def _summary(settings) -> str:
 
 EVENT = EventKind(
     id="math",
+    reads=False,
     name="Math",
     category="Math",
     doc="Calculate a number. `operation` chooses what: round `value` to `places` decimals "

@@ -16,6 +16,7 @@ async def run(ctx, inputs, settings):
 
 EVENT = EventKind(
     id="raise_error",
+    reads=False,
     name="Raise Error",
     category="Logic",
     doc="Stop the action here and answer with an error: the HTTP `status` (400 to 599, e.g. "

@@ -11,6 +11,7 @@ async def run(ctx, inputs, settings):
 
 EVENT = EventKind(
     id="response",
+    reads=False,
     name="Response",
     category="Logic",
     doc="Set the action's response: `value` (a variable, an expression or a literal object) and "

@@ -45,6 +45,7 @@ async def run(ctx, inputs, settings):
 
 EVENT = EventKind(
     id="send_email",
+    reads=False,
     name="Send Email",
     category="Messaging",
     doc="Send a mail: `to` and `cc` (one address, several separated by commas, or a list), a "

@@ -193,6 +193,7 @@ def _summary(settings) -> str:
 
 EVENT = EventKind(
     id="text",
+    reads=False,
     name="Text",
     category="Text",
     doc="Work with text; `operation` chooses what. join: the items of `list` with `separator` "

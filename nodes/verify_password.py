@@ -37,6 +37,7 @@ async def run(ctx, inputs, settings):
 
 EVENT = EventKind(
     id="verify_password",
+    reads=False,
     name="Verify Password",
     category="Security",
     doc="Check `password` (e.g. =body.password) against `hash`, a hash made by Hash Password "

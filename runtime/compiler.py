@@ -81,6 +81,10 @@ class GlobalLoader:
     where_text: str = ""
 
 
+NONE, READS, WRITES = "none", "reads", "writes"  # ActionPlan.database, least to most
+_LEVEL = {NONE: 0, READS: 1, WRITES: 2}
+
+
 @dataclass
 class ActionPlan:
     """A compiled action: its globals, first step and response."""
@@ -91,7 +95,15 @@ class ActionPlan:
     steps: dict[str, Step]
     response: Evaluator
     status: int
-    writes: bool
+    # What the run does with tables, including the actions it calls: NONE (no transaction is
+    # opened), READS (a read-only transaction, no write lock) or WRITES (the write transaction).
+    database: str
+    calls: tuple[str | None, ...] = ()  # actions its Call Action events run (None: not known)
+
+    @property
+    def writes(self) -> bool:
+        """Whether a run may write (and so takes the write lock)."""
+        return self.database == WRITES
 
 
 @dataclass
@@ -192,6 +204,7 @@ class Compiler:
                     self.problem(f'actions["{a.name}"].trigger.endpoint',
                                  f'endpoint "{a.trigger.endpoint}" already triggers action "{other}"')
                 by_endpoint.setdefault(a.trigger.endpoint, plan)
+        _settle_database(actions)
         endpoints = [EndpointPlan(e, by_endpoint.get(e.name)) for e in p.endpoints]
         return CompiledProject(p, revision, actions, endpoints, self._auth_profiles())
 
@@ -377,7 +390,8 @@ class Compiler:
         bodies = graph.bodies(order)
         defined_after: dict[str, set[str]] = {}
         dominators_after: dict[str, set[str]] = {}
-        writes = False
+        database = READS if any(g.where is not None for g in loaders) else NONE
+        calls: list[str | None] = []
 
         def edge(p: str, eid: str) -> set[str]:
             # After a loop's `done`, its item and index are gone.
@@ -401,7 +415,13 @@ class Compiler:
             self.scopes[(a.name, eid)] = defined
             if step is not None:
                 steps[eid] = step
-                writes = writes or step.kind.writes
+                if step.kind.calls:  # counts as what the called action does
+                    target = step.static.get(step.kind.calls)
+                    calls.append(target if isinstance(target, str) else None)
+                elif step.kind.writes:
+                    database = WRITES
+                elif step.kind.reads and database == NONE:
+                    database = READS
         self._check_unreached(a, order, scope_names, variables, values)
         for eid, step in steps.items():
             step.next = {port: steps.get(target) if target else None
@@ -415,7 +435,8 @@ class Compiler:
         if any(p.severity == "error" for p in self.problems[before:]):
             return None
         return ActionPlan(a, tuple(loaders), steps.get(a.start) if a.start else None, steps,
-                          response or constant(None), int(a.response_status or 200), writes)
+                          response or constant(None), int(a.response_status or 200), database,
+                          tuple(calls))
 
     def _check_unreached(self, a: Action, order: list[str], scope_names: set[str],
                          variables: dict[str, set[str]], values: _Values) -> None:
@@ -617,6 +638,21 @@ class Compiler:
                                                    if event.description else "")
         return Step(event.id, kind, tuple(inputs), static, tuple(dynamic), tuple(outputs),
                     label=label)
+
+
+def _settle_database(actions: dict[str, ActionPlan]) -> None:
+    """Raise each plan's database use to the most any action it calls (at any depth) needs; a
+    call whose target is not known writes. Repeats until nothing changes (calls may cycle)."""
+    changed = True
+    while changed:
+        changed = False
+        for plan in actions.values():
+            for name in plan.calls:
+                called = actions.get(name) if name is not None else None
+                need = WRITES if name is None else called.database if called else NONE
+                if _LEVEL[need] > _LEVEL[plan.database]:
+                    plan.database = need
+                    changed = True
 
 
 def _field_map(compiled):

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nodes.kind import BREAK, MAX_ITEMS, Each, Flow
-from runtime.compiler import ActionPlan, Step
+from runtime.compiler import NONE, WRITES, ActionPlan, Step
 from runtime.errors import ActionError, new_reference
 from runtime.mail import Mail, MailError
 from runtime.store import Change, Store
@@ -91,7 +91,8 @@ class Context:
 
     def columns(self, model: str) -> dict[str, str]:
         """Every column of a model with its field kind (`id`, `created_at`, then the fields)."""
-        return self.db.store.columns.get(model, {}) if self.db is not None else {}
+        store = self.runner.store if self.runner is not None else getattr(self.db, "store", None)
+        return store.columns.get(model, {}) if store is not None else {}
 
     def respond(self, value: Any, status: int = 200) -> None:
         """Set the action's response value and status."""
@@ -129,12 +130,17 @@ async def run_action(plan: ActionPlan, store: Store, inputs: dict[str, Any], *,
 async def _run(plan: ActionPlan, store: Store, inputs: dict[str, Any], trace: bool,
                dry_run: bool, plans: dict[str, ActionPlan], services: dict[str, Any]) -> RunResult:
     steps: list[StepTrace] | None = [] if trace else None
-    async with store.transaction(writes=plan.writes) as tx:
-        runner = _Runner(tx, store, steps, plans, services)
+    if plan.database == NONE:  # no event of the run (nor of an action it calls) uses a table
+        runner = _Runner(NoDatabase(), store, steps, plans, services)
         value, status = await runner.action(plan, inputs)
-        changes = list(tx.changes)
-        if dry_run:
-            await tx.rollback()
+        changes: list[Change] = []
+    else:
+        async with store.transaction(writes=plan.database == WRITES) as tx:
+            runner = _Runner(tx, store, steps, plans, services)
+            value, status = await runner.action(plan, inputs)
+            changes = list(tx.changes)
+            if dry_run:
+                await tx.rollback()
     mailer = services.get("mail")
     if mailer is not None and not dry_run:
         for mail in runner.mails:  # only after the commit: a failed run sends nothing
@@ -145,6 +151,21 @@ async def _run(plan: ActionPlan, store: Store, inputs: dict[str, Any], trace: bo
                                   f"{', '.join(mail.to)} could not be sent: {e}", status=502,
                                   action=plan.action.name) from None
     return RunResult(status, value, steps, changes, runner.mails)
+
+
+class NoDatabase:
+    """`ctx.db` of a run compiled as touching no table: no transaction was opened, so any use
+    is an internal error (the compiler decided wrongly, or a kind's `reads` is wrong)."""
+
+    __slots__ = ("changes",)
+
+    def __init__(self):
+        self.changes: list[Change] = []
+
+    def __getattr__(self, name: str):
+        raise RuntimeError(f"internal error: this run was compiled as using no table, so it has "
+                           f"no database transaction (an event asked for db.{name}); the "
+                           f"event kind should not declare reads=False")
 
 
 class _Runner:
