@@ -20,6 +20,7 @@ from runtime.docs import render_docs_html
 from runtime.errors import ActionError, ValidationError, new_reference
 from runtime.executor import DEFAULT_TIMEOUT, run_action
 from runtime.http import HttpClient
+from runtime.logs import write_access
 from runtime.mail import SmtpMailer
 from runtime.openapi import build_openapi, dumps
 from runtime.paths import PathTemplate, path_template
@@ -99,8 +100,10 @@ class ServerState:
     def report(self, record: RunRecord) -> None:
         """Log a finished run and tell the listeners (the editor's server log)."""
         # `run` lets a headless server write the record as one JSON line (runtime.logs).
-        log.info("%s %s %d %.1f ms", record.method, record.path, record.status, record.ms,
-                 extra={"run": record})
+        # A headless server's JSON line goes straight to its stream when nothing else listens.
+        if not write_access(log, record):
+            log.info("%s %s %d %.1f ms", record.method, record.path, record.status, record.ms,
+                     extra={"run": record})
         for listener in self.listeners:
             listener(record)
 

@@ -159,3 +159,56 @@ async def test_a_malformed_request_is_one_log_line_not_a_traceback(serve):
                 if handler.get_name() == logs.HANDLER_NAME:
                     logger.removeHandler(handler)
         logging.getLogger("aiohttp.server").propagate = True
+
+
+def test_the_fast_access_line_is_the_formatter_s_line_byte_for_byte():
+    """`logs.setup`'s stream gets the access line without a LogRecord: the same bytes as the
+    JsonFormatter's; another handler, a level or a disabled logger takes the logging path."""
+    import random
+
+    from runtime import logs
+    from runtime.runs import RunRecord
+
+    rng = random.Random(7)
+    texts = [None, "", "Quote", 'é\u2028"\\\n\x00 x', "/v1/q?a=1&b=ü"]
+    for _ in range(2000):
+        started = rng.choice([rng.uniform(0, 2e9), rng.randrange(2 * 10**9) + 0.9999995])
+        run = RunRecord(started=started, method="POST", path=rng.choice(texts[1:]),
+                        status=rng.choice([200, 422]), ms=rng.choice([rng.uniform(0, 1e4), 0.15]),
+                        endpoint=rng.choice(texts), action=rng.choice(texts),
+                        error=rng.choice(texts), event=rng.choice(texts))
+        assert logs.access_line(run, 42) == json.dumps(logs.access_fields(run, 42),
+                                                       ensure_ascii=False, default=str)
+    stream = io.StringIO()
+    logs.setup("json", stream)
+    http = logging.getLogger("actiongraph.http")
+    others = [h for h in http.parent.handlers if h.get_name() != logs.HANDLER_NAME]
+    for handler in others:  # pytest's capture handlers: the fast path would step aside
+        http.parent.removeHandler(handler)
+    run = RunRecord(started=1767268800.5, method="GET", path="/x", status=200, ms=1.25)
+    try:
+        assert logs.write_access(http, run)
+        expected = JsonFormatter().format(logging.makeLogRecord({"run": run}))
+        assert stream.getvalue() == expected + "\n"
+        http.setLevel(logging.WARNING)
+        assert not logs.write_access(http, run)
+        http.setLevel(logging.NOTSET)
+        http.disabled = True
+        assert not logs.write_access(http, run)
+        http.disabled = False
+        extra = logging.StreamHandler(io.StringIO())
+        http.addHandler(extra)
+        assert not logs.write_access(http, run)
+        http.removeHandler(extra)
+    finally:
+        http.setLevel(logging.NOTSET)
+        http.disabled = False
+        for name in ("actiongraph", "aiohttp.server"):
+            logger = logging.getLogger(name)
+            for handler in list(logger.handlers):
+                if handler.get_name() == logs.HANDLER_NAME:
+                    logger.removeHandler(handler)
+        logging.getLogger("aiohttp.server").propagate = True
+        for handler in others:
+            http.parent.addHandler(handler)
+    assert not logs.write_access(http, run)  # no headless handler: the logging path
