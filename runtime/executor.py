@@ -135,7 +135,7 @@ async def _run(plan: ActionPlan, store: Store, inputs: dict[str, Any], trace: bo
         value, status = await runner.action(plan, inputs)
         changes: list[Change] = []
     else:
-        async with store.transaction(writes=plan.database == WRITES) as tx:
+        async with store.run_transaction(writes=plan.database == WRITES) as tx:
             runner = _Runner(tx, store, steps, plans, services)
             value, status = await runner.action(plan, inputs)
             changes = list(tx.changes)

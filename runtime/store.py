@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import sqlite3
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +20,10 @@ from runtime.errors import ActionError
 from runtime.kinds import KindError, convert_field
 from runtime.migrate import migrate
 from runtime.project import Project
+from runtime.sqlite import Connection as SqliteConnection
+from runtime.sqlite import Database, Rows, sqlite_path
 from runtime.tables import AUTOMATIC, build_metadata, utcnow
-from runtime.where import field_kinds
+from runtime.where import Where, field_kinds
 
 # SQLite keeps decimals as REAL; we accept that and read them back as Decimal.
 warnings.filterwarnings("ignore", message=".*does \\*not\\* support Decimal objects natively")
@@ -97,6 +100,10 @@ class Store:
         # meet the busy timeout.
         self.dialect = self.engine.dialect.name  # "sqlite", "postgresql", ...
         self.write_lock = asyncio.Lock() if self.engine.dialect.name == "sqlite" else None
+        # Action runs on a SQLite file take the fast path (runtime.sqlite); tools (migrations,
+        # the data browser, seeds) keep SQLAlchemy's async engine.
+        path = sqlite_path(self.engine.url) if self.dialect == "sqlite" else None
+        self.database = Database(path) if path else None
         self.use(project)
 
     @property
@@ -115,6 +122,9 @@ class Store:
         self.inserts = {name: sa.insert(t).returning(*t.columns)
                         for name, t in metadata.tables.items()}
         self.metadata = metadata
+        self.shapes: dict[Any, Any] = {}  # statements by shape (runtime.where.Where.key)
+        if self.database is not None:
+            self.database.use(metadata)
         self.models = {m.name: m for m in project.models}
         self.fields = {m.name: frozenset(f.name for f in m.fields) for m in project.models}
         # Every column by name with its field kind, `id` and `created_at` first (sorting, filters).
@@ -123,10 +133,19 @@ class Store:
 
     async def close(self) -> None:
         """Close every pooled connection."""
+        if self.database is not None:
+            await self.database.close()
         await self.engine.dispose()
 
     def transaction(self, writes: bool = True) -> Transaction:
         """A context manager giving a Transaction that commits on success, rolls back on error."""
+        return Transaction(self, writes)
+
+    def run_transaction(self, writes: bool = True) -> Transaction:
+        """The transaction of one action run: the fast path on a SQLite file, else as
+        `transaction`."""
+        if self.database is not None:
+            return SqliteTransaction(self, writes, self.database)
         return Transaction(self, writes)
 
 
@@ -192,17 +211,28 @@ class Transaction:
         """A where clause matching one record by its id."""
         return self.by_field(model, "id", record_id)
 
-    def by_field(self, model: str, field_name: str, value: Any):
-        """A where clause matching records whose field equals a value."""
-        column = self.table(model).c[field_name]
-        if value is not None and self.store.dialect != "sqlite":
+    def by_field(self, model: str, field_name: str, value: Any) -> Where:
+        """A filter matching records whose field equals a value."""
+        self.table(model).c[field_name]  # an unknown model or field fails here, not later
+        if value is None:
+            return Where(("null", field_name), lambda t: t.c[field_name].is_(None), {})
+        if self.store.dialect != "sqlite":
             # SQLite compares "3" with 3 as equal; PostgreSQL's driver refuses a value of another
             # type, so the value takes the field's kind first, and one that cannot matches nothing.
             try:
                 value = convert_field(field_kinds(self.store.models[model])[field_name], value)
             except KindError:
-                return sa.false()
-        return column == value
+                return Where(("nothing",), lambda t: sa.false(), {})
+        return Where(("field", field_name), lambda t: t.c[field_name] == sa.bindparam(
+            "f", type_=t.c[field_name].type), {"f": value})
+
+    def shape(self, key: Any, build) -> Any:
+        """The statement of a shape, built once per revision."""
+        statement = self.store.shapes.get(key)
+        if statement is None:
+            statement = self.store.shapes[key] = build()
+        return statement
+
 
     def values(self, model: str, values: dict[str, Any], partial: bool) -> dict[str, Any]:
         """Check and convert values for a model's fields; apply defaults on insert."""
@@ -258,9 +288,23 @@ class Transaction:
                      offset: int = 0) -> list[dict]:
         """Rows matching a where clause, ordered, at most MAX_ROWS."""
         table = self.table(model)
+        order = tuple(order)
+        cap = MAX_ROWS if limit is None else max(0, min(limit, MAX_ROWS))
+        values = {"_limit": cap, "_offset": min(max(0, offset), MAX_OFFSET)}
+        if where is None or isinstance(where, Where):
+            if where is not None:
+                values.update(where.values)
+            statement = self.shape(("select", model, where and where.key, order),
+                                   lambda: self._select(table, where, order))
+        else:  # a SQLAlchemy clause of a tool or plug-in: built for this call
+            statement = self._select(table, where, order)
+        result = await self._execute(statement, values)
+        return [dict(r) for r in result.mappings().all()]
+
+    def _select(self, table: sa.Table, where, order: tuple) -> Any:
         statement = sa.select(table)
         if where is not None:
-            statement = statement.where(where)
+            statement = statement.where(where.build(table) if isinstance(where, Where) else where)
         for column, descending in order:
             col = table.c[column]
             if self.store.dialect == "sqlite":
@@ -270,14 +314,16 @@ class Transaction:
                                                else col.asc().nulls_first())
         if not order:
             statement = statement.order_by(table.c.id)
-        cap = MAX_ROWS if limit is None else max(0, min(limit, MAX_ROWS))
-        statement = statement.limit(cap).offset(min(max(0, offset), MAX_OFFSET))
-        result = await self._execute(statement)
-        return [dict(r) for r in result.mappings().all()]
+        return statement.limit(sa.bindparam("_limit", type_=sa.Integer())).offset(
+            sa.bindparam("_offset", type_=sa.BigInteger()))
 
     async def count(self, model: str, where=None) -> int:
         """How many rows match."""
         table = self.table(model)
+        if isinstance(where, Where):
+            statement = self.shape(("count", model, where.key), lambda: sa.select(
+                sa.func.count()).select_from(table).where(where.build(table)))
+            return (await self._execute(statement, dict(where.values))).scalar_one()
         statement = sa.select(sa.func.count()).select_from(table)
         if where is not None:
             statement = statement.where(where)
@@ -290,9 +336,14 @@ class Transaction:
         before = await self.select(model, where, limit=MAX_ROWS)
         if not before or not row:
             return before
-        ids = [r["id"] for r in before]
-        result = await self._execute(
-            sa.update(table).where(table.c.id.in_(ids)).values(row).returning(*table.columns))
+        names = tuple(row)
+        statement = self.shape(("update", model, names), lambda: sa.update(table).where(
+            table.c.id.in_(sa.bindparam("_ids", expanding=True))).values(
+            {n: sa.bindparam(f"_v_{n}", type_=table.c[n].type) for n in names}).returning(
+            *table.columns))
+        values = {f"_v_{n}": v for n, v in row.items()}
+        values["_ids"] = [r["id"] for r in before]
+        result = await self._execute(statement, values)
         after = sorted((dict(r) for r in result.mappings().all()), key=lambda r: r["id"])
         by_id = {r["id"]: r for r in before}
         self.changes.extend(Change("update", model, by_id[r["id"]], r) for r in after)
@@ -303,8 +354,9 @@ class Transaction:
         table = self.table(model)
         before = await self.select(model, where, limit=MAX_ROWS)
         if before:
-            ids = [r["id"] for r in before]
-            await self._execute(sa.delete(table).where(table.c.id.in_(ids)))
+            statement = self.shape(("delete", model), lambda: sa.delete(table).where(
+                table.c.id.in_(sa.bindparam("_ids", expanding=True))))
+            await self._execute(statement, {"_ids": [r["id"] for r in before]})
             self.changes.extend(Change("delete", model, r, None) for r in before)
         return before
 
@@ -338,6 +390,81 @@ class Transaction:
                 if sequence is not None:  # pg_get_serial_sequence quotes the name it gives
                     await self._execute(sa.text(f"ALTER SEQUENCE {sequence} RESTART"))
         return counts
+
+
+class SqliteTransaction(Transaction):
+    """A run's transaction on the fast SQLite path (runtime.sqlite): the `sqlite3` module,
+    statements compiled once per revision, SQL on the event loop only while it is quick."""
+
+    def __init__(self, store: Store, writes: bool, database: Database):
+        super().__init__(store, writes)
+        self.database = database
+        self.connection: SqliteConnection | None = None
+
+    async def __aenter__(self) -> SqliteTransaction:
+        lock = self.store.write_lock if self.writes else None
+        if lock is not None:
+            await lock.acquire()
+        try:
+            conn = self.database.take(self.writes)
+            try:
+                await self.database.run(conn, "BEGIN IMMEDIATE" if self.writes else "BEGIN",
+                                        (), write=True)
+            except BaseException:
+                self.database.give(conn, self.writes)
+                raise
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        self.connection, self._lock = conn, lock
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        conn = self.connection
+        try:
+            if exc_type is None:
+                try:
+                    await self.database.run(conn, "COMMIT", (), write=True)
+                except BaseException:
+                    self._undo()
+                    raise
+                if self.writes:
+                    self.database.committed()
+            else:
+                self._undo()
+        finally:
+            self.database.give(conn, self.writes)
+            if self._lock is not None:
+                self._lock.release()
+
+    def _undo(self) -> None:
+        raw = self.connection.raw
+        if not self.connection.thread_busy and raw.in_transaction:
+            raw.execute("ROLLBACK")
+
+    async def rollback(self) -> None:
+        """Undo everything this transaction wrote (dry runs)."""
+        self._undo()
+        await self.database.run(self.connection, "BEGIN IMMEDIATE" if self.writes else "BEGIN",
+                                (), write=True)
+
+    async def _execute(self, statement, parameters=None):
+        sql, params, compiled = self.database.statements.prepare(statement, parameters)
+        write = statement.is_dml
+        # A DELETE from a table others link to may scan them (ON DELETE SET NULL): a thread's.
+        moved = write and statement.is_delete and statement.table.name in self.database.linked
+        try:
+            rows, count = await self.database.run(self.connection, sql, params, write, moved)
+        except sqlite3.IntegrityError as e:
+            status, message = _integrity(e)
+            raise ActionError(message, status=status) from None
+        except OverflowError:  # values are checked before; this guards values made otherwise
+            raise ActionError("a number is too large for the database", status=422) from None
+        except UnicodeEncodeError:
+            raise ActionError("a text holds an unpaired surrogate, which cannot be stored",
+                              status=422) from None
+        return Rows(rows, compiled, count)
 
 
 # PostgreSQL's SQLSTATE codes (asyncpg's texts differ from SQLite's and may hold SQL or values).

@@ -19,11 +19,13 @@ variable is required).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.sql import visitors
 
 from runtime.errors import ActionError, Problem
 from runtime.kinds import KindError, convert_field
@@ -35,7 +37,37 @@ UNARY = ("is_null", "not_null")
 
 SEARCHED_KINDS = ("Text", "JSON")  # the fields a text search looks in
 
-Resolver = Callable[[dict, sa.Table], Any]
+class Where:
+    """A filter as one run resolved it: its shape and its values.
+
+    The shape (`key`) is the same for every run of one step unless optional conditions come and
+    go, so the statement around it is built and compiled once per shape (runtime.store);
+    `build(table)` makes the SQL clause with a bound parameter named by each value of
+    `values`. Values never become SQL text."""
+
+    __slots__ = ("key", "build", "values")
+
+    def __init__(self, key: Any, build: Callable[[sa.Table], Any], values: dict[str, Any]):
+        self.key = key
+        self.build = build
+        self.values = values
+
+    def clause(self, table: sa.Table) -> Any:
+        """The SQL clause with its values bound (for statements not cached by shape)."""
+        values = self.values
+
+        def bind(parameter):
+            if parameter.key in values:
+                parameter.value, parameter.required = values[parameter.key], False
+
+        return visitors.cloned_traverse(self.build(table), {"maintain_key": True},
+                                        {"bindparam": bind})
+
+
+Resolver = Callable[[dict, Any], Where | None]
+# Each compiled condition's number, unique in the process: a filter's shape (Where.key) is the
+# numbers of its conditions, so statements cached by shape never mix two filters up.
+_NUMBERS = itertools.count()
 ValueCompiler = Callable[[Any, str], Callable[[dict], Any] | None]
 
 
@@ -48,14 +80,15 @@ def field_kinds(model: Model) -> dict[str, str]:
 
 def compile_where(data: Any, model: Model, where: str, compile_value: ValueCompiler,
                   problems: list[Problem]) -> Resolver | None:
-    """Check a filter against the model; return a resolver `(scope, table) -> clause`, whose
-    clause is None when every condition was left out (optional conditions without a value)."""
+    """Check a filter against the model; return a resolver `(scope, table) -> Where`, which is
+    None when every condition was left out (optional conditions without a value)."""
     if data in (None, {}, []):
         return None
-    return _compile(data, field_kinds(model), model.name, where, compile_value, problems)
+    return _compile(data, field_kinds(model), model.name, where, compile_value, problems,
+                    _NUMBERS)
 
 
-def _compile(data, kinds, model_name, where, compile_value, problems) -> Resolver | None:
+def _compile(data, kinds, model_name, where, compile_value, problems, numbers) -> Resolver | None:
     if not isinstance(data, dict):
         problems.append(Problem(where, "expected a condition or an and/or group"))
         return None
@@ -66,14 +99,15 @@ def _compile(data, kinds, model_name, where, compile_value, problems) -> Resolve
                 problems.append(Problem(f"{where}.{group}", "expected a list of conditions"))
                 return None
             parts = [_compile(item, kinds, model_name, f"{where}.{group}[{i}]", compile_value,
-                              problems) for i, item in enumerate(items)]
+                              problems, numbers) for i, item in enumerate(items)]
             parts = [p for p in parts if p is not None]
-            return _group(sa.and_ if group == "and" else sa.or_, parts)
+            return _group(group, parts)
     if "not" in data:
-        inner = _compile(data["not"], kinds, model_name, f"{where}.not", compile_value, problems)
+        inner = _compile(data["not"], kinds, model_name, f"{where}.not", compile_value, problems,
+                         numbers)
         return None if inner is None else _negate(inner)
     if "search" in data:
-        return _search(data, kinds, model_name, where, compile_value, problems)
+        return _search(data, kinds, model_name, where, compile_value, problems, next(numbers))
     name, op = data.get("field"), data.get("op", "=")
     optional = data.get("optional", False)
     bad = False
@@ -94,41 +128,72 @@ def _compile(data, kinds, model_name, where, compile_value, problems) -> Resolve
     value = None if op in UNARY else compile_value(data.get("value"), f"{where}.value")
     if bad or (value is None and op not in UNARY):
         return None
+    number = next(numbers)
+    param = f"w{number}"  # the bound parameter's name: unique within the filter
     if op in UNARY:
-        return (lambda scope, table: table.c[name].is_(None)) if op == "is_null" else \
-            (lambda scope, table: table.c[name].is_not(None))
+        unary = Where((number, op), (lambda table: table.c[name].is_(None)) if op == "is_null"
+                      else (lambda table: table.c[name].is_not(None)), {})
+        return lambda scope, table=None: unary
     kind = kinds[name]
     label = f"{where}.value"
+    shapes = _condition_shapes(name, op, kind, param)
 
-    def resolve(scope, table):
-        column = table.c[name]
+    def resolve(scope, table=None):
         raw = value(scope)
         if raw is None and optional:
             return None  # left out: the filter is as if this condition were not written
         if op in ("in", "not_in"):
             if not isinstance(raw, (list, tuple)):
                 raise ActionError(f"{label}: expected a list for {op}", status=422)
-            items = [_convert(kind, v, label) for v in raw]
-            return column.in_(items) if op == "in" else column.not_in(items)
+            return Where((number, op), shapes["value"],
+                         {param: [_convert(kind, v, label) for v in raw]})
         if op in ("contains", "starts_with", "ends_with"):
             text = "" if raw is None else str(raw)
-            # Ignoring case (ASCII) as SQLite's LIKE does, on PostgreSQL too (ILIKE); fields of
-            # other kinds are searched as text, which SQLite does by itself.
-            searched = column if kind == "Text" else sa.cast(column, sa.Text)
-            return getattr(searched, {"contains": "icontains", "starts_with": "istartswith",
-                                      "ends_with": "iendswith"}[op])(text, autoescape=True)
+            return Where((number, op), shapes["value"], {param: _escape_like(text)})
         if raw is None:
-            return column.is_(None) if op == "=" else column.is_not(None)
-        converted = _convert(kind, raw, label)
-        if kind == "JSON":  # compared as the stored text (PostgreSQL has no `json = json`)
-            column, converted = sa.cast(column, sa.Text), _json_text(column, converted)
-        return {"=": column.__eq__, "!=": column.__ne__, "<": column.__lt__, "<=": column.__le__,
-                ">": column.__gt__, ">=": column.__ge__}[op](converted)
+            return Where((number, op, None), shapes["null"], {})
+        return Where((number, op), shapes["value"], {param: _convert(kind, raw, label)})
 
     return resolve
 
 
-def _search(data, kinds, model_name, where, compile_value, problems) -> Resolver | None:
+LIKE_ESCAPE = "/"
+
+
+def _escape_like(text: str) -> str:
+    """A text matched literally by LIKE (with ESCAPE '/'): its % and _ are not wildcards."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def _condition_shapes(name: str, op: str, kind: str, param: str) -> dict[str, Callable]:
+    """How one condition becomes SQL, with its value as the bound parameter `param`."""
+    def value(table):
+        column = table.c[name]
+        if op in ("in", "not_in"):
+            bound = sa.bindparam(param, expanding=True, type_=column.type)
+            return column.in_(bound) if op == "in" else column.not_in(bound)
+        if op in ("contains", "starts_with", "ends_with"):
+            # Ignoring case (ASCII) as SQLite's LIKE does, on PostgreSQL too (ILIKE); fields of
+            # other kinds are searched as text, which SQLite does by itself.
+            searched = column if kind == "Text" else sa.cast(column, sa.Text)
+            method = {"contains": "icontains", "starts_with": "istartswith",
+                      "ends_with": "iendswith"}[op]
+            return getattr(searched, method)(sa.bindparam(param, type_=sa.Text()),
+                                             escape=LIKE_ESCAPE)
+        bound = sa.bindparam(param, type_=column.type)
+        if kind == "JSON":  # compared as the stored text (PostgreSQL has no `json = json`)
+            column, bound = sa.cast(column, sa.Text), sa.cast(bound, sa.Text)
+        return {"=": column.__eq__, "!=": column.__ne__, "<": column.__lt__, "<=": column.__le__,
+                ">": column.__gt__, ">=": column.__ge__}[op](bound)
+
+    def null(table):
+        column = table.c[name]
+        return column.is_(None) if op == "=" else column.is_not(None)
+
+    return {"value": value, "null": null}
+
+
+def _search(data, kinds, model_name, where, compile_value, problems, number) -> Resolver | None:
     """`{"search": text}`: any Text or JSON field contains the text, ignoring case."""
     fields = [n for n, k in kinds.items() if k in SEARCHED_KINDS]
     if not fields:
@@ -137,36 +202,46 @@ def _search(data, kinds, model_name, where, compile_value, problems) -> Resolver
     value = compile_value(data["search"], f"{where}.search")
     if value is None:
         return None
+    param = f"w{number}"
 
-    def resolve(scope, table):
-        raw = value(scope)
-        text = "" if raw is None else str(raw)
-        return sa.or_(*(sa.cast(table.c[n], sa.Text).icontains(text, autoescape=True)
+    def build(table):
+        bound = sa.bindparam(param, type_=sa.Text())
+        return sa.or_(*(sa.cast(table.c[n], sa.Text).icontains(bound, escape=LIKE_ESCAPE)
                         for n in fields))
+
+    def resolve(scope, table=None):
+        raw = value(scope)
+        return Where((number, "search"), build, {param: _escape_like("" if raw is None
+                                                                     else str(raw))})
 
     return resolve
 
 
-def _json_text(column, value: Any):
-    """A JSON value as the text the column's type stores it as."""
-    return sa.cast(sa.bindparam(None, value, type_=column.type), sa.Text)
-
-
-def _group(combine, parts: list[Resolver]) -> Resolver:
+def _group(group: str, parts: list[Resolver]) -> Resolver:
     """An and/or group; conditions left out (optional, no value) drop out of it, and a group
     left with none is left out itself."""
-    def resolve(scope, table):
-        clauses = [c for c in (p(scope, table) for p in parts) if c is not None]
-        if not clauses:
+    combine = sa.and_ if group == "and" else sa.or_
+
+    def resolve(scope, table=None):
+        found = [w for w in (p(scope, table) for p in parts) if w is not None]
+        if not found:
             return None
-        return clauses[0] if len(clauses) == 1 else combine(*clauses)
+        if len(found) == 1:
+            return found[0]
+        values: dict[str, Any] = {}
+        for w in found:
+            values.update(w.values)
+        return Where((group, *(w.key for w in found)),
+                     lambda t: combine(*(w.build(t) for w in found)), values)
     return resolve
 
 
 def _negate(inner: Resolver) -> Resolver:
-    def resolve(scope, table):
-        clause = inner(scope, table)
-        return None if clause is None else sa.not_(clause)
+    def resolve(scope, table=None):
+        found = inner(scope, table)
+        if found is None:
+            return None
+        return Where(("not", found.key), lambda t: sa.not_(found.build(t)), found.values)
     return resolve
 
 
@@ -262,9 +337,10 @@ def _unquote(text: str) -> str:
     return text
 
 
-def literal_clause(data: Any, model: Model) -> Callable[[sa.Table], Any] | None:
-    """A Where whose values are all literals (none is an expression) as a function building
-    the SQL clause for the model's table; None for no filter; FilterError if unusable."""
+def literal_clause(data: Any, model: Model) -> Callable[[sa.Table], Where | None] | None:
+    """A Where whose values are all literals (none is an expression) as a function giving the
+    filter for the model's table (what `Transaction.select` takes); None for no filter;
+    FilterError if unusable."""
     problems: list[Problem] = []
     resolver = compile_where(data, model, "filter", lambda value, _where: lambda _scope: value,
                              problems)

@@ -189,7 +189,12 @@ def _compiled(where):
             return lambda scope: scope.get(name)
         return lambda scope: raw
 
-    resolver = compile_where(where, model, "where", value, problems)
+    compiled = compile_where(where, model, "where", value, problems)
+
+    def resolver(scope, table):  # the filter's SQL clause, its values bound
+        found = compiled(scope, table)
+        return None if found is None else found.clause(table)
+
     table = build_metadata(p.models).tables["Products"]
     return resolver, table, problems
 

@@ -56,12 +56,12 @@ async def levels(database):
 
 
 class Counting:
-    """Wraps store.transaction to count the transactions a run opens, by kind."""
+    """Wraps store.run_transaction to count the transactions a run opens, by kind."""
 
     def __init__(self, store: Store):
         self.opened: list[bool] = []
-        self.real = store.transaction
-        store.transaction = self
+        self.real = store.run_transaction
+        store.run_transaction = self
 
     def __call__(self, writes: bool = True):
         self.opened.append(writes)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+import sqlalchemy as sa
 from conftest import EXAMPLES
 from serving import ServeProcess, free_port
 
@@ -449,7 +450,7 @@ async def test_malformed_forms_are_a_400_never_a_500(serve):
 
 async def broken_sql(ctx, inputs, settings):
     """A buggy event: SQL the database refuses."""
-    await ctx.db.conn.exec_driver_sql("SELECT secret FROM no_such_table")
+    await ctx.db._execute(sa.text("SELECT secret FROM no_such_table"))
     return {}
 
 
