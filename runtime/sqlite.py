@@ -107,7 +107,7 @@ class Statements:
                       else expanded.parameters[n] for n in expanded.positiontup]
             return expanded.statement, params, compiled
         params = [values[n] if b is None else b(values[n])
-                  for n, b in zip(compiled.positions, compiled.binders)]
+                  for n, b in zip(compiled.positions, compiled.binders, strict=True)]
         return compiled.sql, params, compiled
 
 
@@ -116,13 +116,14 @@ class Rows:
 
     __slots__ = ("rows", "keys", "rowcount")
 
-    def __init__(self, rows: list[tuple], compiled: Compiled, rowcount: int):
+    def __init__(self, rows: list[tuple], compiled: Compiled, rowcount: int,
+                 names: tuple[str, ...] | None = None):
         readers = compiled.readers
         if rows and any(r is not None for r in readers):
-            rows = [tuple(v if f is None or v is None else f(v) for f, v in zip(readers, row))
+            rows = [tuple(v if f is None or v is None else f(v) for f, v in zip(readers, row, strict=True))
                     for row in rows]
         self.rows = rows
-        self.keys = compiled.keys
+        self.keys = names or compiled.keys
         self.rowcount = rowcount
 
     def mappings(self) -> Rows:
@@ -132,11 +133,11 @@ class Rows:
         if len(self.rows) != 1:
             raise sa.exc.NoResultFound("expected one row") if not self.rows else \
                 sa.exc.MultipleResultsFound("expected one row")
-        return dict(zip(self.keys, self.rows[0]))
+        return dict(zip(self.keys, self.rows[0], strict=True))
 
     def all(self) -> list[dict]:
         keys = self.keys
-        return [dict(zip(keys, row)) for row in self.rows]
+        return [dict(zip(keys, row, strict=True)) for row in self.rows]
 
     def scalar_one(self) -> Any:
         return self.rows[0][0]
@@ -170,12 +171,12 @@ class Connection:
     def _over_budget(self) -> bool:
         return time.perf_counter() > self.limit
 
-    def execute_here(self, sql: str, params, budget: float) -> tuple[list, int]:
+    def execute_here(self, sql: str, params, budget: float) -> tuple[list, int, Any]:
         """Run on the calling (loop) thread; _Moved when over budget or the file is locked."""
         self.limit = time.perf_counter() + budget
         try:
             cursor = self.raw.execute(sql, params)
-            return cursor.fetchall(), cursor.rowcount
+            return cursor.fetchall(), cursor.rowcount, cursor
         except sqlite3.OperationalError as e:
             text = str(e)
             if text == "interrupted" and self.limit != _INF and time.perf_counter() > self.limit:
@@ -186,14 +187,14 @@ class Connection:
         finally:
             self.limit = _INF
 
-    def execute_there(self, sql: str, params) -> tuple[list, int]:
+    def execute_there(self, sql: str, params) -> tuple[list, int, Any]:
         """Run on a thread, waiting for another process's lock as long as the busy timeout."""
         raw = self.raw
         raw.set_progress_handler(None, 0)  # no Python call (and GIL) every few steps
         raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         try:
             cursor = raw.execute(sql, params)
-            return cursor.fetchall(), cursor.rowcount
+            return cursor.fetchall(), cursor.rowcount, cursor
         finally:
             raw.execute("PRAGMA busy_timeout = 0")
             raw.set_progress_handler(self._over_budget, PROGRESS_STEPS)
@@ -212,6 +213,7 @@ class Database:
         self.writer: Connection | None = None
         self.readers: list[Connection] = []
         self.commits = 0
+        self.moved = 0  # statements that ran on a thread (slow, or the file was locked)
         self.checkpointing = False
         self.closed = False
         self.linked: frozenset[str] = frozenset()  # tables other tables link to
@@ -259,14 +261,16 @@ class Database:
             self.checkpointing = False
 
     async def run(self, conn: Connection, sql: str, params, write: bool,
-                  moved: bool = False) -> tuple[list, int]:
-        """Run one statement: on the loop while quick, else on a thread (see the module)."""
+                  moved: bool = False) -> tuple[list, int, Any]:
+        """Run one statement: on the loop while quick, else on a thread (see the module); its
+        rows, the rows it changed and its cursor (whose `description` names the columns)."""
         if not moved:
             try:
                 return conn.execute_here(sql, params, _INF if write else LOOP_BUDGET)
             except _Moved:
                 pass
         loop = asyncio.get_running_loop()
+        self.moved += 1
         conn.thread_busy = True
         future = loop.run_in_executor(self.threads, conn.execute_there, sql, params)
         try:

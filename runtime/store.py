@@ -455,7 +455,8 @@ class SqliteTransaction(Transaction):
         # A DELETE from a table others link to may scan them (ON DELETE SET NULL): a thread's.
         moved = write and statement.is_delete and statement.table.name in self.database.linked
         try:
-            rows, count = await self.database.run(self.connection, sql, params, write, moved)
+            rows, count, cursor = await self.database.run(self.connection, sql, params, write,
+                                                          moved)
         except sqlite3.IntegrityError as e:
             status, message = _integrity(e)
             raise ActionError(message, status=status) from None
@@ -464,7 +465,10 @@ class SqliteTransaction(Transaction):
         except UnicodeEncodeError:
             raise ActionError("a text holds an unpaired surrogate, which cannot be stored",
                               status=422) from None
-        return Rows(rows, compiled, count)
+        names = None
+        if not compiled.keys and cursor.description:  # text SQL: the cursor names the columns
+            names = tuple(d[0] for d in cursor.description)
+        return Rows(rows, compiled, count, names)
 
 
 # PostgreSQL's SQLSTATE codes (asyncpg's texts differ from SQLite's and may hold SQL or values).
