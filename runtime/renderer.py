@@ -8,14 +8,26 @@ import io
 import json
 from typing import Any
 
+import orjson
+
 from runtime.kinds import json_default
 
 CONTENT_TYPES = {"json": "application/json", "csv": "text/csv", "html": "text/html"}
 
 
+_ORJSON = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS
+
+
 def to_json(value: Any) -> str:
-    """JSON text for a response value (dates as ISO text, decimals as numbers)."""
-    return json.dumps(value, default=json_default, ensure_ascii=False, separators=(",", ":"))
+    """JSON text for a response value (dates as ISO text, decimals as numbers).
+
+    orjson writes what the json module would (UTC times end in Z, decimals through
+    json_default); what it refuses (an integer beyond 64 bits, a lone surrogate, NaN, a
+    nesting too deep) goes through the json module as before."""
+    try:
+        return orjson.dumps(value, default=json_default, option=_ORJSON).decode()
+    except (orjson.JSONEncodeError, TypeError):
+        return json.dumps(value, default=json_default, ensure_ascii=False, separators=(",", ":"))
 
 
 def _rows(value: Any) -> tuple[list[str], list[list[Any]]]:

@@ -72,7 +72,9 @@ class Compiled:
         dialect = compiled.dialect
         columns = compiled._result_columns or []
         self.keys = tuple(c.keyname for c in columns)
-        self.readers = tuple(c.type._cached_result_processor(dialect, None) for c in columns)
+        readers = (c.type._cached_result_processor(dialect, None) for c in columns)
+        # (column index, reader) of the columns whose values need converting (dates, decimals)
+        self.readers = tuple((i, f) for i, f in enumerate(readers) if f is not None)
 
 
 class Statements:
@@ -107,24 +109,32 @@ class Statements:
                       else expanded.parameters[n] for n in expanded.positiontup]
             return expanded.statement, params, compiled
         params = [values[n] if b is None else b(values[n])
-                  for n, b in zip(compiled.positions, compiled.binders, strict=True)]
+                  for n, b in zip(compiled.positions, compiled.binders, strict=False)]
         return compiled.sql, params, compiled
 
 
 class Rows:
-    """A statement's outcome with the few parts of SQLAlchemy's Result the store uses."""
+    """A statement's outcome with the few parts of SQLAlchemy's Result the store uses; rows
+    come out as new dicts, their values converted as SQLAlchemy would (dates, decimals)."""
 
-    __slots__ = ("rows", "keys", "rowcount")
+    __slots__ = ("rows", "keys", "rowcount", "readers")
 
     def __init__(self, rows: list[tuple], compiled: Compiled, rowcount: int,
                  names: tuple[str, ...] | None = None):
-        readers = compiled.readers
-        if rows and any(r is not None for r in readers):
-            rows = [tuple(v if f is None or v is None else f(v) for f, v in zip(readers, row, strict=True))
-                    for row in rows]
         self.rows = rows
         self.keys = names or compiled.keys
+        self.readers = () if names else compiled.readers
         self.rowcount = rowcount
+
+    def _converted(self, row: tuple) -> tuple | list:
+        if not self.readers:
+            return row
+        row = list(row)
+        for i, read in self.readers:
+            value = row[i]
+            if value is not None:
+                row[i] = read(value)
+        return row
 
     def mappings(self) -> Rows:
         return self
@@ -133,21 +143,21 @@ class Rows:
         if len(self.rows) != 1:
             raise sa.exc.NoResultFound("expected one row") if not self.rows else \
                 sa.exc.MultipleResultsFound("expected one row")
-        return dict(zip(self.keys, self.rows[0], strict=True))
+        return dict(zip(self.keys, self._converted(self.rows[0]), strict=False))
 
     def all(self) -> list[dict]:
-        keys = self.keys
-        return [dict(zip(keys, row, strict=True)) for row in self.rows]
+        keys, converted = self.keys, self._converted
+        return [dict(zip(keys, converted(row), strict=False)) for row in self.rows]
 
     def scalar_one(self) -> Any:
-        return self.rows[0][0]
+        return self._converted(self.rows[0])[0]
 
     def scalar(self) -> Any:
-        return self.rows[0][0] if self.rows else None
+        return self._converted(self.rows[0])[0] if self.rows else None
 
     def scalars(self) -> Rows:
-        self.rows = [(row[0],) for row in self.rows]
-        self.keys = ("value",)
+        self.rows = [(self._converted(row)[0],) for row in self.rows]
+        self.keys, self.readers = ("value",), ()
         return self
 
 

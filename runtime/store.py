@@ -299,7 +299,8 @@ class Transaction:
         else:  # a SQLAlchemy clause of a tool or plug-in: built for this call
             statement = self._select(table, where, order)
         result = await self._execute(statement, values)
-        return [dict(r) for r in result.mappings().all()]
+        rows = result.mappings().all()
+        return rows if isinstance(result, Rows) else [dict(r) for r in rows]
 
     def _select(self, table: sa.Table, where, order: tuple) -> Any:
         statement = sa.select(table)
