@@ -66,7 +66,8 @@ YARDSTICKS = ROOT.parent / "shared" / "bench"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "actiongraph-bench"
 SQLITE_NODE = "node-red-node-sqlite@1.1.1"
 SHOE = {"shoe_type": "Sneaker", "price": 59.9}  # the body of post_shoe.lua / post_quote.lua
-CASES = ("insert", "get", "list", "quote", "nrsqlite", "pg", "embedded", "isolation", "memory")
+CASES = ("insert", "get", "list", "quote", "nrsqlite", "pg", "embedded", "trace", "isolation",
+         "memory")
 SEEDED_POSTS = 1000
 ISOLATION_P99_MS = 50.0
 SLOW_SECONDS = 1.0  # what one slow request of the isolation case should take
@@ -760,6 +761,28 @@ def case_embedded(ctx: Context) -> list[Row]:
                       0.9)]
 
 
+def case_trace(ctx: Context) -> list[Row]:
+    """Tracing's cost: the editor's embedded server (which records every run's steps, inputs,
+    outputs and row changes) against the same editor with tracing off."""
+    on_dir, off_dir = ctx.folder("traced"), ctx.folder("untraced")
+    for folder in (on_dir, off_dir):
+        shutil.copyfile(SHOES, folder / SHOES.name)
+    on_port, off_port = bs.free_port(), bs.free_port()
+    env = {"QT_QPA_PLATFORM": "offscreen"}
+    on = Proc("editor, tracing on", [sys.executable, HERE / "live_app.py", on_dir / SHOES.name,
+                                     "--port", on_port], on_port, on_dir, env=env)
+    off = Proc("editor, tracing off", [sys.executable, HERE / "live_app.py",
+                                       off_dir / SHOES.name, "--port", off_port, "--no-trace"],
+               off_port, off_dir, env=env)
+    on.start()
+    off.start()
+    same_shoe([on, off])
+    lua, url = ctx.lua("post_shoe.lua"), "/v1/create_shoe"
+    st = alternate(ctx.args, [Side("on", "tracing on", on, on.base() + url, lua),
+                              Side("off", "tracing off", off, off.base() + url, lua)])
+    return [ratio_row("tracing on vs off (editor)", st["on"], st["off"], "tracing off", 0.9)]
+
+
 def slow_project(folder: Path) -> Path:
     """The posts example with a Logs model and GET /v1/logs/search?q= whose Query filters with
     `contains` (a full scan: LIKE '%q%' over every row)."""
@@ -914,6 +937,7 @@ RUNNERS = {
     "nrsqlite": case_nrsqlite,
     "pg": case_pg,
     "embedded": case_embedded,
+    "trace": case_trace,
     "isolation": case_isolation,
     "memory": case_memory,
 }
@@ -926,6 +950,7 @@ TITLES = {
     "nrsqlite": "insert vs Node-RED's SQLite flow",
     "pg": "PostgreSQL insert: 1 and 2 workers vs asyncpg_shoes.py",
     "embedded": "the editor's embedded server vs headless serve",
+    "trace": "tracing on vs off in the editor's embedded server",
     "isolation": "slow-query isolation",
     "memory": "memory under the insert case",
 }
