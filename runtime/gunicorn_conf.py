@@ -19,12 +19,21 @@ graceful_timeout = int(_os.environ.get("ACTIONGRAPH_GRACEFUL_TIMEOUT") or 30)
 proc_name = "actiongraph"
 control_socket_disable = True  # its default path is shared by every gunicorn a user runs
 accesslog = None  # the workers write one JSON line per request themselves
+# On Linux each worker binds its own socket (SO_REUSEPORT), so the kernel spreads connections
+# across workers instead of one worker taking most keep-alive connections; gunicorn's
+# --reuse-port on the command line turns it on elsewhere, ACTIONGRAPH_REUSE_PORT=0 off. A Unix
+# socket, systemd's sockets or a USR2 re-exec keep one shared socket (on_starting).
+reuse_port = (_os.environ.get("ACTIONGRAPH_REUSE_PORT", "").strip().lower()
+              not in ("0", "false", "no", "off") and _sys.platform.startswith("linux"))
 
 
 def on_starting(server):
     """In the master, before the workers: load, compile and migrate once, or stop clearly."""
     from runtime.host import ServeConfig, StartupError
-    from runtime.workers import prepare
+    from runtime.workers import own_sockets_possible, prepare
+
+    if server.cfg.reuse_port and not own_sockets_possible(server.cfg.address):
+        server.cfg.set("reuse_port", False)  # a Unix socket or sockets handed in: share them
 
     try:
         prepared = prepare(ServeConfig.from_env())

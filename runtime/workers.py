@@ -13,7 +13,12 @@
   SQLite database): after the master did it this finds nothing to do, and a gunicorn command
   without the master's hook still never runs two migrations at once;
 - SIGTERM stops accepting connections and finishes the requests in flight (gunicorn's
-  graceful timeout) before the store closes.
+  graceful timeout) before the store closes;
+- on Linux each worker listens on a socket of its own with SO_REUSEPORT (gunicorn's
+  `reuse_port`), so the kernel spreads new connections across the workers. With one shared
+  socket the worker that wins the accept race takes most keep-alive connections (one worker
+  accepted all 32 of a benchmark's while the other idled). Elsewhere SO_REUSEPORT does not
+  balance, and the shared socket stays. ACTIONGRAPH_REUSE_PORT=0 turns it off.
 """
 
 from __future__ import annotations
@@ -37,6 +42,23 @@ from runtime.project import Project
 from runtime.schedule import parse_schedule
 
 WORKER_CLASS = "aiohttp.GunicornWebWorker"
+REUSE_PORT_ENV = "ACTIONGRAPH_REUSE_PORT"
+
+
+def reuse_port(environ=os.environ) -> bool:
+    """Whether each worker binds a socket of its own (SO_REUSEPORT): on Linux, which balances
+    connections across such sockets, unless ACTIONGRAPH_REUSE_PORT is 0."""
+    wanted = environ.get(REUSE_PORT_ENV, "").strip().lower() not in ("0", "false", "no", "off")
+    return wanted and sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+
+
+def own_sockets_possible(addresses, environ=os.environ) -> bool:
+    """Whether gunicorn's workers can each bind the addresses themselves: TCP addresses only
+    (a worker binding a Unix socket path removes the one before it), and no sockets handed in
+    (systemd socket activation, gunicorn's USR2 re-exec), which reuse_port would ignore."""
+    return (all(isinstance(a, tuple) for a in addresses) and not environ.get("LISTEN_FDS")
+            and "GUNICORN_FD" not in environ)
+
 
 # Environment variables of a gunicorn deployment (besides ACTIONGRAPH_PROJECT and _DB).
 ENV = {
@@ -47,6 +69,11 @@ ENV = {
     "ACTIONGRAPH_ALLOW_DATA_LOSS": "1: let a model change drop fields or tables that hold data",
     "ACTIONGRAPH_LOG_FORMAT": "json (default) or text",
     "ACTIONGRAPH_DOCS": "0: do not serve /docs and /openapi.json",
+    REUSE_PORT_ENV: "0: workers share one listening socket (default on Linux: one each, "
+                    "SO_REUSEPORT, so connections spread across workers)",
+    "ACTIONGRAPH_DB_POOL_SIZE": "PostgreSQL connections each worker keeps open (default 32)",
+    "ACTIONGRAPH_DB_MAX_OVERFLOW": "more PostgreSQL connections a worker may open for a burst "
+                                   "(default 32, closed again when returned)",
 }
 
 
@@ -150,6 +177,7 @@ def gunicorn_options(*, bind: str, workers: int, graceful_timeout: int) -> dict:
         "control_socket_disable": True,  # its default path is shared by every gunicorn of a user
         "loglevel": "info",
         "accesslog": None,  # our own JSON access lines (runtime.logs)
+        "reuse_port": reuse_port(),  # a socket per worker: connections spread across them
     }
 
 

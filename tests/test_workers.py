@@ -5,8 +5,10 @@ errors are clear, concurrent start-ups migrate once."""
 from __future__ import annotations
 
 import datetime as dt
+import http.client
 import json
 import shutil
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -272,3 +274,58 @@ def test_gunicorn_worker_refuses_a_broken_project_clearly(tmp_path):
             server.kill()
         assert 'unknown model "Shoe"' in server.err()
         assert "Traceback" not in server.err(), server.err()
+
+
+def _pids_of_connections(port: int, count: int) -> list[int]:
+    """Open `count` keep-alive connections at once, then ask /healthz twice on each: the pid of
+    the worker serving each connection (the same for both answers of one connection)."""
+    conns = [http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(count)]
+    try:
+        for conn in conns:
+            conn.connect()
+        pids = []
+        for conn in conns:
+            seen = set()
+            for _ in range(2):
+                conn.request("GET", "/healthz")
+                response = conn.getresponse()
+                assert response.status == 200
+                seen.add(json.loads(response.read())["pid"])
+            assert len(seen) == 1  # one connection, one worker
+            pids.append(seen.pop())
+        return pids
+    finally:
+        for conn in conns:
+            conn.close()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT balances on Linux")
+@pytest.mark.parametrize("launcher", ["serve", "gunicorn"])
+def test_keep_alive_connections_spread_across_workers(tmp_path, launcher):
+    """Each worker listens on its own SO_REUSEPORT socket, so the kernel spreads connections
+    evenly (by address hash); with one shared socket, one worker could take them all."""
+    shutil.copy(EXAMPLES / "shoes.actiongraph.json", tmp_path / "shoes.actiongraph.json")
+    project, db = tmp_path / "shoes.actiongraph.json", f"sqlite:///{tmp_path / 'x.db'}"
+    port = free_port()
+    if launcher == "serve":
+        server = Server(ACTIONGRAPH + ["serve", str(project), "--workers", "2", "--port",
+                                       str(port), "--db", db], tmp_path, port)
+    else:
+        env = {"ACTIONGRAPH_PROJECT": str(project), "ACTIONGRAPH_DB": db,
+               "ACTIONGRAPH_BIND": f"127.0.0.1:{port}", "ACTIONGRAPH_WORKERS": "2"}
+        server = Server(GUNICORN + ["-c", "python:runtime.gunicorn_conf"], tmp_path, port,
+                        env=env)
+    try:
+        server.start().wait_ready(60)
+        until(lambda: server.err().count("Booting worker") == 2, 30, "2 workers")
+        workers = {int(line.rsplit(" ", 1)[1]) for line in server.err().splitlines()
+                   if "Booting worker with pid" in line}
+        # Both sockets bound: until the second worker listens, the first takes every connection.
+        server.wait_workers(2)
+        pids = _pids_of_connections(port, 32)
+        assert server.stop() == 0
+    finally:
+        server.kill()
+    assert set(pids) == workers
+    # 32 connections hashed over 2 sockets: fewer than 4 on one is a chance of about 1 in 10^6.
+    assert min(pids.count(pid) for pid in workers) >= 4, pids
