@@ -16,6 +16,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from runtime import postgres
 from runtime.errors import ActionError
 from runtime.kinds import KindError, convert_field
 from runtime.migrate import migrate
@@ -31,7 +32,6 @@ warnings.filterwarnings("ignore", message=".*does \\*not\\* support Decimal obje
 MAX_ROWS = 1000  # a cap on rows one query returns, like Datasette's
 MAX_OFFSET = 2**63 - 1  # larger offsets do not fit the database's integers (and skip all)
 BUSY_TIMEOUT_MS = 5000
-CONNECT_TIMEOUT = 10.0  # seconds to reach a database server
 def default_url(project_path: str | Path) -> str:
     """The SQLite file beside a project file: `shoes.actiongraph.json` -> `shoes.db`."""
     path = Path(project_path).resolve()
@@ -46,15 +46,14 @@ def create_engine(url: str) -> AsyncEngine:
     options: dict[str, Any] = {}
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql":
-        # A connection the server dropped (restart, failover, idle timeout) is replaced before
-        # use rather than failing a request; an unreachable server fails in seconds, not 60.
-        options["pool_pre_ping"] = True
-        driver = parsed.get_driver_name()
-        if driver == "asyncpg":
-            options["connect_args"] = {"timeout": CONNECT_TIMEOUT}
-        elif driver.startswith("psycopg"):
-            options["connect_args"] = {"connect_timeout": int(CONNECT_TIMEOUT)}
+        # A pool sized to the load, no pre-ping round trips: a connection the server dropped
+        # (restart, failover, idle timeout) is replaced at checkout, or the run's first
+        # statement is retried once (Transaction._execute); an unreachable server fails in
+        # seconds, not 60 (runtime.postgres).
+        options = postgres.engine_options(parsed)
     engine = create_async_engine(url, **options)
+    if engine.dialect.name == "postgresql":
+        postgres.install(engine)
     if engine.dialect.name == "sqlite":
         sync = engine.sync_engine
 
@@ -159,6 +158,7 @@ class Transaction:
     conn: AsyncConnection | None = None
     _cm: Any = None
     _lock: asyncio.Lock | None = None
+    _ran: bool = False  # a statement of this transaction reached the database
 
     async def __aenter__(self) -> Transaction:
         lock = self.store.write_lock if self.writes else None
@@ -258,7 +258,9 @@ class Transaction:
 
     async def _execute(self, statement, parameters=None):
         try:
-            return await self.conn.execute(statement, parameters)
+            if self._ran:
+                return await self.conn.execute(statement, parameters)
+            return await self._first(statement, parameters)
         except sa_exc.IntegrityError as e:
             status, message = _integrity(e.orig)
             raise ActionError(message, status=status) from None
@@ -272,6 +274,22 @@ class Transaction:
         except UnicodeEncodeError:
             raise ActionError("a text holds an unpaired surrogate, which cannot be stored",
                               status=422) from None
+
+    async def _first(self, statement, parameters):
+        """The transaction's first statement; on PostgreSQL once more on a new connection when
+        the pooled one turns out dead (the server restarted or ended the session while it sat
+        in the pool, unnoticed at checkout). Nothing of the run has reached the database then:
+        the BEGIN goes with the first statement, and the server dropped the session anyway."""
+        try:
+            result = await self.conn.execute(statement, parameters)
+        except sa_exc.DBAPIError as e:
+            if not e.connection_invalidated or self.store.dialect != "postgresql":
+                raise
+            await self.conn.rollback()  # the invalidated transaction, so the connection reconnects
+            await self.conn.begin()
+            result = await self.conn.execute(statement, parameters)
+        self._ran = True
+        return result
 
     # -- operations ----------------------------------------------------------
     async def insert(self, model: str, values: dict[str, Any]) -> dict:
