@@ -28,6 +28,8 @@ from runtime.docs import render_docs_html
 from runtime.errors import ProjectError
 from runtime.generate import GenerateError
 from runtime.generate import generate_api as add_rest_api
+from runtime.history import MODES as HISTORY_MODES
+from runtime.history_cli import runs_command
 from runtime.host import GRACEFUL_TIMEOUT, Host, ServeConfig, StartupError, load_project
 from runtime.openapi import build_openapi, dumps
 from runtime.project import Project
@@ -250,7 +252,8 @@ def serve(args: argparse.Namespace) -> int:
                          timeout=args.timeout, max_body=args.max_body,
                          allow_data_loss=args.allow_data_loss, log_format=args.log_format,
                          docs=not args.no_docs, workers=args.workers,
-                         graceful_timeout=args.graceful_timeout)
+                         graceful_timeout=args.graceful_timeout, history=args.history,
+                         history_db=args.history_db)
     if config.workers > 1:
         if args.seed and asyncio.run(_seed_only(config)):
             return 1
@@ -349,6 +352,12 @@ BUILTINS: tuple[Command, ...] = (
             help="do not serve the API docs (/docs and /openapi.json)"),
         arg("--seed", action="store_true",
             help="add the project's seed rows to a database whose tables are all empty"),
+        arg("--history", choices=HISTORY_MODES, default="errors",
+            help="run history: errors (default) records failed runs whole, full every run with "
+                 "its trace, off nothing (see `actiongraph runs`)"),
+        arg("--history-db", metavar="URL",
+            help="where the run history goes: a file or database URL (default: NAME.runs.db "
+                 "beside the project, or the --db database when it is PostgreSQL)"),
     )),
     Command("export-server", "write a folder to deploy a project on a server", export_server, (
         arg("file", help="the project file"),
@@ -369,6 +378,8 @@ BUILTINS: tuple[Command, ...] = (
         arg("--server", metavar="URL",
             help="the server URL to put in the document, e.g. https://api.example.com"),
     )),
+    Command("runs", "list recorded runs, or show one with its trace (`runs show ID`)",
+            runs_command, None),
 )
 
 

@@ -30,6 +30,7 @@ from runtime.compiler import ActionPlan, CompiledProject, compile_project
 from runtime.environ import DB_ENV, PROJECT_ENV, resolve
 from runtime.errors import MigrationError, ProjectError, StaleRevision
 from runtime.executor import DEFAULT_TIMEOUT
+from runtime.history import DAYS, KEEP, MODES, RunHistory, for_server
 from runtime.project import Project
 from runtime.projectfile import load
 from runtime.runs import RunRecord
@@ -73,6 +74,10 @@ class ServeConfig:
     trace: bool = False  # record every run's steps (the editor's live server)
     dry_run_header: bool = False  # honour X-Actiongraph-Dry-Run (the editor's live server)
     schedules: bool = True  # run scheduled actions while the application runs
+    history: str = "off"  # which runs the run history records: off, errors or full (runtime.history)
+    history_db: str | None = None  # where: a file or URL (default: NAME.runs.db, or a PostgreSQL --db)
+    history_keep: int = KEEP  # runs kept
+    history_days: float = DAYS  # days a run is kept
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
 
     @property
@@ -107,6 +112,9 @@ class ServeConfig:
             return value
 
         log_format = env.get("ACTIONGRAPH_LOG_FORMAT") or "json"
+        history = env.get("ACTIONGRAPH_HISTORY") or "errors"
+        if history not in MODES:
+            raise StartupError(f"ACTIONGRAPH_HISTORY={history!r}: choose full, errors or off")
         if log_format not in logs.FORMATS:
             raise StartupError(f"ACTIONGRAPH_LOG_FORMAT={log_format!r}: choose json or text")
         return cls(project=project, db=env.get(DB_ENV) or None,
@@ -115,6 +123,7 @@ class ServeConfig:
                    allow_data_loss=env.get("ACTIONGRAPH_ALLOW_DATA_LOSS", "") in ("1", "true", "yes"),
                    log_format=log_format,
                    docs=env.get("ACTIONGRAPH_DOCS", "1").lower() not in ("0", "false", "no"),
+                   history=history, history_db=env.get("ACTIONGRAPH_HISTORY_DB") or None,
                    environ=env)
 
 
@@ -129,9 +138,17 @@ class Host:
         self.store = store
         self.changes = changes  # what opening the store migrated (for the banner)
         self.state = ServerState(store, EndpointTable.build(compiled), compiled, config.timeout,
-                                 trace=config.trace, services=dict(services or {}),
-                                 dry_run_header=config.dry_run_header)
+                                 trace=config.trace or config.history == "full",
+                                 services=dict(services or {}),
+                                 dry_run_header=config.dry_run_header, history=config.history)
         self.state.swap(compiled)
+        # The run history, when on: a listener like the editor's server log ("off" adds nothing).
+        self.history: RunHistory | None = None
+        if config.history != "off":
+            self.history = RunHistory(
+                for_server(config.history_db, config.url, config.project), mode=config.history,
+                project=compiled.project, keep=config.history_keep, days=config.history_days)
+            self.state.listeners.append(self.history.add)
         self.scheduler = Scheduler(self, clock)
         self._app: web.Application | None = None
         self._runner: web.AppRunner | None = None
@@ -207,6 +224,8 @@ class Host:
                 lose = self.config.allow_data_loss if allow_data_loss is None else allow_data_loss
                 await self.store.open(compiled.project, allow_data_loss=lose)
             self.state.swap(compiled)
+            if self.history is not None:
+                self.history.use(compiled.project)
             return compiled
 
     async def run(self, action: str | ActionPlan, inputs: dict[str, Any] | None = None,
@@ -266,6 +285,8 @@ class Host:
         self._closed = True
         await self.scheduler.stop()
         await self.state.close()
+        if self.history is not None:  # writes what is queued, off the loop
+            await asyncio.to_thread(self.history.close)
 
 
 HOST = web.AppKey("host", Host)  # the Host of an application made by Host.app()

@@ -213,6 +213,13 @@ class MailSettings:
     sender: str = "actiongraph@localhost"
 
 
+@dataclass
+class HistorySettings:
+    """What the run history (runtime.history) masks besides passwords, hashes and tokens."""
+
+    mask: list[str] = field(default_factory=list)  # field/variable/header names, e.g. "ssn"
+
+
 def new_secret() -> str:
     """A fresh secret for signing this project's login tokens."""
     return secrets.token_urlsafe(32)
@@ -226,6 +233,7 @@ class Settings:
     auth_profiles: list[AuthProfile] = field(default_factory=list)
     mail: MailSettings = field(default_factory=MailSettings)
     allow_private_http: bool = False  # let HTTP Request reach link-local/metadata addresses
+    history: HistorySettings = field(default_factory=HistorySettings)
 
     def auth_profile(self, name: str) -> AuthProfile | None:
         """The auth profile called `name`, or None."""
@@ -331,6 +339,8 @@ def _settings_data(s: Settings) -> dict:
         "mail": {"host": m.host, "port": m.port, "security": m.security, "username": m.username,
                  "password": m.password, "sender": m.sender},
         "allow_private_http": s.allow_private_http,
+        # absent when empty, so files that mask nothing more keep their bytes
+        **({"history": {"mask": list(s.history.mask)}} if s.history.mask else {}),
     }
 
 
@@ -344,6 +354,7 @@ def _settings_from(data: dict) -> Settings:
         mail=MailSettings(**{k: mail.get(k, getattr(defaults, k)) for k in
                              ("host", "port", "security", "username", "password", "sender")}),
         allow_private_http=bool(data.get("allow_private_http", False)),
+        history=HistorySettings(mask=list((data.get("history") or {}).get("mask") or [])),
     )
 
 

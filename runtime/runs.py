@@ -41,6 +41,11 @@ class RunRecord:
     revision: int | None = None  # the project revision that ran it
     inputs: dict[str, Any] | None = None  # the bound path/query/header/body/auth variables
     failure: ActionError | None = None  # the typed error the run ended with (answered to HTTP)
+    # What went over the wire, filled by the HTTP dispatcher only when the run history records
+    # this run (runtime.history masks and limits them): {method, path, query, headers, body}
+    # with `body` the raw bytes, and {status, headers, body}.
+    http_request: dict[str, Any] | None = None
+    http_response: dict[str, Any] | None = None
 
     @property
     def response(self) -> Any:

@@ -96,6 +96,9 @@ class ServerState:
     retired: list[Any] = field(default_factory=list)  # clients to close when the server stops
     listeners: list[Callable[[RunRecord], None]] = field(default_factory=list)
     dry_run_header: bool = False  # honour X-Actiongraph-Dry-Run (the editor's live server only)
+    # Which runs the run history records whole (runtime.history): "off", "errors" (status 400 or
+    # more) or "full". The dispatcher keeps their request and response only for those.
+    history: str = "off"
 
     def report(self, record: RunRecord) -> None:
         """Log a finished run and tell the listeners (the editor's server log)."""
@@ -203,8 +206,27 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
                                   reference=reference)
     record.status = response.status
     record.ms = (time.perf_counter() - started) * 1000
+    if state.history != "off" and (state.history == "full" or response.status >= 400):
+        await _capture(request, response, record)
     state.report(record)
     return response
+
+
+async def _capture(request: web.Request, response: web.StreamResponse, record: RunRecord) -> None:
+    """Keep the request and the response on the record for the run history (masked there)."""
+    body = None
+    if request.body_exists and not request.content_type.startswith("multipart/"):
+        try:  # the binder has read it already (aiohttp keeps it); else it is read now
+            body = await request.read()
+        except Exception:  # noqa: BLE001 - too large, cut off: the history goes without it
+            body = None
+    record.http_request = {"method": request.method, "path": request.path,
+                           "query": list(request.query.items()),
+                           "headers": list(request.headers.items()), "body": body,
+                           "content_type": request.content_type}
+    record.http_response = {"status": response.status, "headers": list(response.headers.items()),
+                            "body": getattr(response, "body", None),
+                            "content_type": response.content_type}
 
 
 async def _handle(request: web.Request, state: ServerState, record: RunRecord):

@@ -69,6 +69,9 @@ ENV = {
     "ACTIONGRAPH_ALLOW_DATA_LOSS": "1: let a model change drop fields or tables that hold data",
     "ACTIONGRAPH_LOG_FORMAT": "json (default) or text",
     "ACTIONGRAPH_DOCS": "0: do not serve /docs and /openapi.json",
+    "ACTIONGRAPH_HISTORY": "run history: errors (default: failed runs), full or off",
+    "ACTIONGRAPH_HISTORY_DB": "where the run history goes (default: NAME.runs.db beside the "
+                              "project, or the _actiongraph_runs table of a PostgreSQL database)",
     REUSE_PORT_ENV: "0: workers share one listening socket (default on Linux: one each, "
                     "SO_REUSEPORT, so connections spread across workers)",
     "ACTIONGRAPH_DB_POOL_SIZE": "PostgreSQL connections each worker keeps open (default 32)",

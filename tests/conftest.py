@@ -357,13 +357,15 @@ async def serve(database):
     kind (SQLite, or PostgreSQL in `both_databases` modules); stops everything at the end."""
     started = []
 
-    async def start(project, kinds=None, timeout: float = 5.0, max_body: int = 1024 * 1024):
+    async def start(project, kinds=None, timeout: float = 5.0, max_body: int = 1024 * 1024,
+                    **options):  # more ServeConfig fields, e.g. history="full"
         if isinstance(project, str):
             project = load(EXAMPLES / f"{project}.actiongraph.json")
         url = database.url(f"test{len(started)}")
         db = None if database.postgresql else Path(url.split("///", 1)[1])
         # No scheduler: a test runs scheduled actions by hand (host.run) or with its own clock.
-        config = ServeConfig(db=url, timeout=timeout, max_body=max_body, schedules=False)
+        config = ServeConfig(db=url, timeout=timeout, max_body=max_body, schedules=False,
+                             **options)
         host = await Host.open(config, project, compiled=compile_project(project, 1, kinds=kinds))
         server = TestServer(host.app(), host="127.0.0.1")
         await server.start_server()

@@ -15,6 +15,7 @@ per case the ratio against its target:
   nrsqlite    shoes insert vs Node-RED's SQLite flow (nodered/flows-sqlite.json)   >= 1.0x
   pg          PostgreSQL insert, 1 and 2 workers, vs asyncpg_shoes.py (-c32)       >= 0.8x
   embedded    the editor's live server vs headless serve (shoes insert)            >= 0.9x
+  history     serve --history errors / full vs off (shoes insert)                  >= 0.95x, >= 0.85x
   isolation   GET /v1/posts/{id} p99 while one client loops a ~1 s full scan       < 50 ms
   memory      serve's RSS after 100,000 inserts vs after 10,000                    within 10 %
 
@@ -66,8 +67,8 @@ YARDSTICKS = ROOT.parent / "shared" / "bench"
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "actiongraph-bench"
 SQLITE_NODE = "node-red-node-sqlite@1.1.1"
 SHOE = {"shoe_type": "Sneaker", "price": 59.9}  # the body of post_shoe.lua / post_quote.lua
-CASES = ("insert", "get", "list", "quote", "nrsqlite", "pg", "embedded", "trace", "isolation",
-         "memory")
+CASES = ("insert", "get", "list", "quote", "nrsqlite", "pg", "embedded", "trace", "history",
+         "isolation", "memory")
 SEEDED_POSTS = 1000
 ISOLATION_P99_MS = 50.0
 SLOW_SECONDS = 1.0  # what one slow request of the isolation case should take
@@ -783,6 +784,21 @@ def case_trace(ctx: Context) -> list[Row]:
     return [ratio_row("tracing on vs off (editor)", st["on"], st["off"], "tracing off", 0.9)]
 
 
+def case_history(ctx: Context) -> list[Row]:
+    """What the run history costs `serve` (shoes insert, every run successful): --history
+    errors (serve's default: only failed runs are recorded) and full (every run traced and
+    written to NAME.runs.db) against --history off, measured side by side."""
+    procs = {mode: serve(ctx, f"history-{mode}", SHOES, "--history", mode, "--history-db",
+                         ctx.folder(f"history-{mode}") / "shoes.runs.db").start()
+             for mode in ("off", "errors", "full")}
+    same_shoe(list(procs.values()))
+    lua, url = ctx.lua("post_shoe.lua"), "/v1/create_shoe"
+    st = alternate(ctx.args, [Side(mode, f"--history {mode}", proc, proc.base() + url, lua)
+                              for mode, proc in procs.items()])
+    return [ratio_row("history errors vs off", st["errors"], st["off"], "--history off", 0.95),
+            ratio_row("history full vs off", st["full"], st["off"], "--history off", 0.85)]
+
+
 def slow_project(folder: Path) -> Path:
     """The posts example with a Logs model and GET /v1/logs/search?q= whose Query filters with
     `contains` (a full scan: LIKE '%q%' over every row)."""
@@ -938,6 +954,7 @@ RUNNERS = {
     "pg": case_pg,
     "embedded": case_embedded,
     "trace": case_trace,
+    "history": case_history,
     "isolation": case_isolation,
     "memory": case_memory,
 }
@@ -951,6 +968,7 @@ TITLES = {
     "pg": "PostgreSQL insert: 1 and 2 workers vs asyncpg_shoes.py",
     "embedded": "the editor's embedded server vs headless serve",
     "trace": "tracing on vs off in the editor's embedded server",
+    "history": "serve --history errors / full vs off (shoes insert)",
     "isolation": "slow-query isolation",
     "memory": "memory under the insert case",
 }
