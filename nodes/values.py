@@ -11,12 +11,17 @@ import json
 import math
 import operator
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, time
 from decimal import ROUND_HALF_UP, Context, Decimal, InvalidOperation
 from decimal import Overflow as DecimalOverflow
 from itertools import chain
 from types import MappingProxyType
 from typing import Any
+
+# The clock of the run being evaluated: the executor sets it from the run's "clock" service (a
+# test freezing time), so now() and today() agree with the events' ctx.now(). None: wall clock.
+CLOCK: ContextVar[Callable[[], datetime] | None] = ContextVar("actiongraph_clock", default=None)
 
 MAX_LENGTH = 1_000_000  # characters of a text or items of a list built by an expression
 MAX_INT_DIGITS = 4300
@@ -545,13 +550,14 @@ def _coalesce(first: Any, *rest: Any) -> Any:
 @_function("now")
 def _now() -> datetime:
     """now(): the current date and time in UTC."""
-    return datetime.now(UTC)
+    clock = CLOCK.get()
+    return clock().astimezone(UTC) if clock is not None else datetime.now(UTC)
 
 
 @_function("today")
 def _today() -> date:
     """today(): the current date in UTC."""
-    return datetime.now(UTC).date()
+    return _now().date()
 
 
 @_function("date")

@@ -36,6 +36,7 @@ from runtime.project import Project
 from runtime.projectfile import load, save, write_atomic
 from runtime.seed import describe, seed_empty_database
 from runtime.server import MAX_BODY
+from runtime.testing import test_command
 from runtime.workers import Prepared, banner, base_url, serve_workers
 
 COMMANDS_GROUP = "actiongraph.commands"  # other packages (the editor) add subcommands here
@@ -365,6 +366,16 @@ BUILTINS: tuple[Command, ...] = (
         arg("--force", action="store_true", help="write into a folder that is not empty"),
     )),
     Command("check", "check a project file and list every problem", check, (arg("file"),)),
+    Command("test", "run a project's tests on scratch databases (exit status 1 when one fails)",
+            test_command, (
+        arg("file", help="the project file"),
+        arg("-k", action="append", metavar="NAME",
+            help="only the tests whose name holds NAME (case-insensitive; may be repeated)"),
+        arg("--junit", metavar="OUT.xml", help="also write the results as JUnit XML"),
+        arg("--db", metavar="URL",
+            help="run on PostgreSQL (postgresql+asyncpg://...: a database per test, made from a "
+                 "template); default: SQLite files in a temporary folder"),
+    )),
     Command("generate-api", "add list/get/create/replace/update/delete endpoints and actions "
                             "for a data model to a project file", generate_api, (
         arg("file", help="the project file (saved in place)"),

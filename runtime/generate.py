@@ -11,7 +11,9 @@
     Delete Shoe    DELETE /v1/shoes/{id}  204 without a body (404 when there is none)
 
 The path is the model's name in lower case, words joined by `-` (`OrderItems` and
-`order_items` give `/v1/order-items`). Running it again adds nothing: an operation whose
+`order_items` give `/v1/order-items`). It also adds tests of the endpoints it creates (the
+file's `tests`, run by `actiongraph test`): create, read, list sorted and filtered, replace,
+update, delete, 404 and 422, each on rows of its own. Running it again adds nothing: an operation whose
 endpoint (same method and path, or same name) or action (same name) exists is left alone and
 reported as skipped. The project it gives passes `runtime.compiler.check_project`.
 """
@@ -71,6 +73,7 @@ class GenerateReport:
     created: list[GeneratedItem] = field(default_factory=list)
     skipped: list[GeneratedItem] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    tests: list[str] = field(default_factory=list)  # names of the tests added
 
     @property
     def changed(self) -> bool:
@@ -94,6 +97,9 @@ class GenerateReport:
         out = [self.summary()]
         out += [f"  created {item}" for item in self.created]
         out += [f"  skipped {item}" for item in self.skipped]
+        if self.tests:
+            out.append(f"  added {len(self.tests)} test{'s' if len(self.tests) != 1 else ''} "
+                       "(run them: actiongraph test FILE)")
         out += [f"  note: {note}" for note in self.notes]
         return out
 
@@ -109,8 +115,11 @@ def generate_api(project: Project, model_name: str) -> GenerateReport:
         raise GenerateError(f'unknown model "{model_name}" (models: {known})')
     names = _Names(model)
     report = GenerateReport(model.name, names.collection)
-    for operation in _operations(model, names, report):
+    operations = _operations(model, names, report)
+    for operation in operations:
         _add(project, operation, report)
+    created = {item.name for item in report.created if item.what == "endpoint"}
+    _add_tests(project, model, [op for op in operations if op.name in created], report)
     return report
 
 
@@ -380,6 +389,125 @@ def _add(project: Project, op: _Operation, report: GenerateReport) -> None:
         action.positions[event_id] = (float(STEP * index), 0.0)
     report.created.append(GeneratedItem("endpoint", op.name, route))
     report.created.append(GeneratedItem("action", op.name, f"triggered by {route}"))
+
+
+# -- tests of what was created ----------------------------------------------------------------
+
+SAMPLES: dict[str, Any] = {
+    "Text": lambda name, n: f"{name} {n}", "Integer": lambda name, n: n,
+    "Decimal": lambda name, n: n + 0.5, "Boolean": lambda name, n: n % 2 == 1,
+    "Date": lambda name, n: f"2026-01-{n:02d}", "DateTime": lambda name, n: f"2026-01-{n:02d}T10:00:00Z",
+    "JSON": lambda name, n: {"n": n}, "Link": lambda name, n: 1,
+}
+CHECKED = ("Text", "Integer", "Boolean")  # kinds whose answer is the value sent, as JSON
+BAD = {"Integer": "not a number", "Decimal": "not a number", "Boolean": "not a boolean",
+       "Date": "not a date", "DateTime": "not a date"}
+
+
+def _sample(model: Model, n: int, project: Project) -> dict[str, Any] | None:
+    """Values of a record numbered n; links to record 1 of the linked model (None: a required
+    link to a model whose own rows would need links too)."""
+    row = {}
+    for f in model.fields:
+        if f.kind == "Link":
+            if not f.required:
+                continue
+            linked = project.model(f.link or "")
+            if linked is None or linked is model or any(x.kind == "Link" and x.required
+                                                        for x in linked.fields):
+                return None
+        row[f.name] = SAMPLES[f.kind](f.name, n)
+    return row
+
+
+def _checked(row: dict[str, Any], model: Model) -> dict[str, Any]:
+    kinds = {f.name: f.kind for f in model.fields}
+    return {k: v for k, v in row.items() if kinds.get(k) in CHECKED}
+
+
+def _add_tests(project: Project, model: Model, created: list[_Operation],
+               report: GenerateReport) -> None:
+    """Tests of the created endpoints, each on two rows of its own (ids 1 and 2)."""
+    if not created:
+        return
+    rows = [_sample(model, 1, project), _sample(model, 2, project)]
+    if rows[0] is None or rows[1] is None:
+        report.notes.append(f"no tests were added: {model.name} has a required link to a model "
+                            "whose records need links too")
+        return
+    fixtures = {model.name: rows}
+    for f in model.fields:
+        if f.kind == "Link" and f.required:
+            linked = project.model(f.link)
+            fixtures.setdefault(linked.name, [_sample(linked, 1, project)])
+    ops = {(op.method, "{" in op.path): op.name for op in created}  # (method, an item path)
+    item, collection = True, False
+    tests: list[tuple[str, str, dict, dict]] = []
+    one = _checked(rows[0], model)
+    if ("POST", collection) in ops:
+        body = _sample(model, 3, project)
+        tests.append((f"{ops['POST', collection]} answers 201 and the new record",
+                      ops["POST", collection], {"body": body},
+                      {"status": 201, "paths": {"id": 3, **_checked(body, model)},
+                       "rows": [{"model": model.name, "op": "inserted", "count": 1,
+                                 "values": _checked(body, model)}]}))
+        bad = next((f for f in model.fields if f.kind in BAD), None)
+        needed = next((f for f in model.fields if f.required and f.kind != "Link"), None)
+        if bad is not None:
+            wrong = (f"with a wrong {bad.name}", {**body, bad.name: BAD[bad.kind]}, bad.name)
+        elif needed is not None:
+            wrong = (f"without {needed.name}",
+                     {k: v for k, v in body.items() if k != needed.name}, needed.name)
+        if bad is not None or needed is not None:
+            tests.append((f"{ops['POST', collection]} {wrong[0]} answers 422",
+                          ops["POST", collection], {"body": wrong[1]},
+                          {"status": 422, "paths": {"error": {"$contains": wrong[2]}},
+                           "rows": [{"model": model.name, "op": "inserted", "count": 0}]}))
+    if ("GET", item) in ops:
+        tests.append((f"{ops['GET', item]} answers the record", ops["GET", item],
+                      {"params": {"id": 1}}, {"status": 200, "paths": {"id": 1, **one}}))
+        tests.append((f"{ops['GET', item]} of an unknown id answers 404", ops["GET", item],
+                      {"params": {"id": 99}}, {"status": 404}))
+    if ("GET", collection) in ops:
+        name = ops["GET", collection]
+        tests.append((f"{name} sorted by -id answers the newest first", name,
+                      {"query": {"sort": "-id"}},
+                      {"status": 200, "body": [{"$contains": {"id": 2}}, {"$contains": {"id": 1}}]}))
+        by = next((f for f in model.fields if f.kind in FILTER_KINDS and f.kind != "Link"
+                   and f.name not in PAGING and f.name in rows[1]), None)
+        if by is not None:
+            tests.append((f"{name} filtered by {by.name} answers the records that fit", name,
+                          {"query": {by.name: rows[1][by.name], "sort": "id"}},
+                          {"status": 200, "body": [{"$contains": {"id": 2}}]}))
+        else:
+            tests.append((f"{name} with a wrong limit answers 400", name,
+                          {"query": {"limit": "many"}}, {"status": 400}))
+    if ("PUT", item) in ops:
+        body = _sample(model, 4, project)
+        tests.append((f"{ops['PUT', item]} replaces every field", ops["PUT", item],
+                      {"params": {"id": 1}, "body": body},
+                      {"status": 200, "paths": {"id": 1, **_checked(body, model)},
+                       "rows": [{"model": model.name, "op": "updated", "count": 1,
+                                 "values": {"id": 1, **_checked(body, model)}}]}))
+    if ("PATCH", item) in ops:
+        changed = next((f for f in model.fields if f.kind in CHECKED), None)
+        body = {changed.name: SAMPLES[changed.kind](changed.name, 5)} if changed else {}
+        expect = _checked(rows[0], model) | body
+        tests.append((f"{ops['PATCH', item]} changes only the fields given", ops["PATCH", item],
+                      {"params": {"id": 1}, "body": body},
+                      {"status": 200, "paths": {"id": 1, **expect},
+                       "rows": [{"model": model.name, "op": "updated", "count": 1,
+                                 "values": {"id": 1, **expect}}]}))
+    if ("DELETE", item) in ops:
+        tests.append((f"{ops['DELETE', item]} answers 204 and removes it", ops["DELETE", item],
+                      {"params": {"id": 2}},
+                      {"status": 204, "rows": [{"model": model.name, "op": "deleted", "count": 1,
+                                                "values": {"id": 2}}]}))
+    for name, endpoint, request, expect in tests:
+        if project.test(name) is None:
+            project.add_test(name, endpoint, request=request, expect=expect, seed=False,
+                             rows=copy.deepcopy(fixtures))
+            report.tests.append(name)
 
 
 def _flow(action: Action) -> list[str]:

@@ -162,7 +162,7 @@ def test_serve_config_from_the_environment():
 
 def test_every_built_in_command_is_one_entry_of_the_table():
     names = [c.name for c in BUILTINS]
-    assert names == ["serve", "export-server", "check", "generate-api", "openapi", "runs"]
+    assert names == ["serve", "export-server", "check", "test", "generate-api", "openapi", "runs"]
     assert list(commands())[:len(names)] == names
 
 
