@@ -53,9 +53,17 @@ def _source(value) -> str:
     raise InputProblem(f"`text` must be CSV text or a File, got {describe_value(value)}")
 
 
+class Rows(list):
+    """Parsed records that remember the line each came from: an error while looping over them
+    names the CSV line (runtime.executor)."""
+
+    lines: list[int]
+
+
 def _parse(text: str, delimiter: str, header: bool) -> list:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    rows: list = []
+    rows: Rows = Rows()
+    rows.lines = []
     columns: list[str] | None = None
     try:
         for row in reader:
@@ -67,6 +75,7 @@ def _parse(text: str, delimiter: str, header: bool) -> list:
             if len(rows) == MAX_ROWS:
                 raise InputProblem(f"the CSV has more than {MAX_ROWS:,} rows; split it into smaller "
                                "files", 413)
+            rows.lines.append(reader.line_num)
             if columns is None:
                 rows.append(row)
             elif len(row) > len(columns):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
@@ -104,9 +104,14 @@ class Binder:
         return data
 
 
-def _finite(text: str) -> float:
-    value = float(text)
-    if math.isinf(value):
+MAX_EXPONENT = 308  # numbers beyond a float's range are refused, as before (1e400)
+
+
+def _exact(text: str) -> Decimal:
+    """A JSON number with a fraction or exponent as the exact Decimal it writes (0.1 stays 0.1,
+    so sums of prices in a List or JSON variable are exact, as Number variables are)."""
+    value = Decimal(text)
+    if value and value.adjusted() > MAX_EXPONENT:
         raise ValueError(f"the number {text[:40]} is too large")
     return value
 
@@ -125,7 +130,7 @@ def parse_json(raw: bytes) -> Any:
         return ValidationError([FieldError("body", message)], status=400)
 
     try:
-        data = json.loads(raw, parse_float=_finite, parse_constant=_no_constant)
+        data = json.loads(raw, parse_float=_exact, parse_constant=_no_constant)
     except json.JSONDecodeError as e:
         raise bad(f"not valid JSON (line {e.lineno} column {e.colno})") from None
     except UnicodeDecodeError:
@@ -137,7 +142,7 @@ def parse_json(raw: bytes) -> Any:
         raise bad("not valid JSON: nested too deeply") from None
     if _SURROGATE.search(raw):  # "\ud800" alone decodes to text no database can store
         try:
-            json.dumps(data, ensure_ascii=False).encode("utf-8")
+            json.dumps(data, ensure_ascii=False, default=str).encode("utf-8")
         except (UnicodeEncodeError, RecursionError):
             raise bad("not valid JSON: text with an unpaired surrogate (\\ud800-\\udfff)") from None
     return data

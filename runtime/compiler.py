@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodes import catalogue, missing
-from nodes.kind import EventKind, Placed, compatible, record_model
-from runtime import expressions
+from nodes.kind import EventKind, Flow, Placed, compatible, record_model
+from runtime import expressions, testcases
 from runtime.errors import ActionError, Problem, ProjectError
 from runtime.kinds import KindError, convert_field
 from runtime.paths import path_template
@@ -57,6 +57,7 @@ class Step:
     outputs: tuple[tuple[str, str], ...]  # (output port, scope slot)
     next: dict[str, Step | None] = field(default_factory=dict)
     label: str = ""
+    pin: Any = None  # what the event returns when pins apply (editor runs): outputs or a Flow
 
     def settings(self, scope: dict, tx) -> dict[str, Any]:
         """The settings for this run: static ones shared, expression ones evaluated."""
@@ -205,6 +206,7 @@ class Compiler:
                                  f'endpoint "{a.trigger.endpoint}" already triggers action "{other}"')
                 by_endpoint.setdefault(a.trigger.endpoint, plan)
         _settle_database(actions)
+        self.problems += testcases.problems(p)  # warnings: a test of something deleted
         endpoints = [EndpointPlan(e, by_endpoint.get(e.name)) for e in p.endpoints]
         return CompiledProject(p, revision, actions, endpoints, self._auth_profiles())
 
@@ -426,8 +428,20 @@ class Compiler:
         for eid, step in steps.items():
             step.next = {port: steps.get(target) if target else None
                          for port, target in a.events[eid].next.items()}
+        for i, w in enumerate(a.wires):  # a wire to an event that is gone (an edited file);
+            if w.target in a.events:  # one from a missing event is reported at its target
+                continue
+            self.problem(f"{where}.wires[{i}].to", f'a wire to event "{w.target}", which does '
+                                                   "not exist")
+            if w.source not in a.events:
+                self.problem(f"{where}.wires[{i}].from", f'a wire from event "{w.source}", '
+                                                         "which does not exist")
         exits = graph.exits(defined_after, set().union(*bodies.values()))
         response_names = set.intersection(*exits) if exits else set(scope_names)
+        if a.start is not None and not exits:
+            # Every path ends in a Response or a Raise Error: the response value is never used,
+            # so it is not held to names that no path sets.
+            response_names = set(values.all_names) | set(scope_names)
         response = values.compile(a.response_value, f"{where}.response.value", response_names,
                                   context="at the end of every path that sets no Response")
         if not 100 <= int(a.response_status or 200) <= 599:
@@ -637,7 +651,30 @@ class Compiler:
         label = f"{kind.name} event {event.id}" + (f" ({event.description})"
                                                    if event.description else "")
         return Step(event.id, kind, tuple(inputs), static, tuple(dynamic), tuple(outputs),
-                    label=label)
+                    label=label, pin=self._pin(event, kind, where))
+
+    def _pin(self, event: Event, kind: EventKind, where: str) -> Any:
+        """An event's pinned output as the executor returns it: the outputs, or a Flow when
+        the pin takes another port than `next`; None (with a problem) when it does not fit."""
+        if event.pin is None:
+            return None
+        pin, pw = event.pin, f"{where}.pin"
+        outputs = pin.get("outputs") if isinstance(pin, dict) else None
+        if not isinstance(outputs, dict):
+            self.problem(pw, "expected {\"outputs\": {...}, \"port\": ...}")
+            return None
+        known = [p.name for p in kind.outputs]
+        for name in outputs:
+            if name not in known:
+                self.problem(f"{pw}.outputs.{name}", f'{kind.name} has no output "{name}"'
+                             + (f" (outputs: {', '.join(known)})" if known else ""))
+        port = pin.get("port", "next")
+        ports = kind.flow_out or ("next",)
+        if port not in ports:
+            self.problem(f"{pw}.port", f'{kind.name} has no port "{port}" (ports: '
+                                       f'{", ".join(ports)})')
+            return None
+        return dict(outputs) if port == "next" else Flow(port, dict(outputs))
 
 
 def _settle_database(actions: dict[str, ActionPlan]) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nodes.kind import BREAK, MAX_ITEMS, Each, Flow
+from nodes.values import CLOCK
 from runtime.compiler import NONE, WRITES, ActionPlan, Step
 from runtime.errors import ActionError, new_reference
 from runtime.mail import Mail, MailError
@@ -31,6 +32,7 @@ class StepTrace:
     ms: float
     error: str | None = None
     changes: list[Change] = field(default_factory=list)
+    pinned: bool = False  # the event did not run: its pinned output was used (editor runs)
 
 
 @dataclass
@@ -112,31 +114,52 @@ MAX_CALL_DEPTH = 8
 async def run_action(plan: ActionPlan, store: Store, inputs: dict[str, Any], *,
                      timeout: float = DEFAULT_TIMEOUT, trace: bool = False,
                      dry_run: bool = False, plans: dict[str, ActionPlan] | None = None,
-                     services: dict[str, Any] | None = None) -> RunResult:
+                     services: dict[str, Any] | None = None, start_at: str | None = None,
+                     recorded: dict[str, dict] | None = None) -> RunResult:
     """Run an action with the request's variables; raises ActionError (all writes undone).
 
     `plans` are the project's other actions (for Call Action); `services` are what events
     may reach besides the database (mail, HTTP client, auth, and "clock": a function giving
-    the current time, which replaces the wall clock)."""
+    the current time, which replaces the wall clock), and what the editor adds to its runs:
+    "pins" (true: pinned events return their pinned output instead of running) and
+    "debugger" (runtime.debugger.Debugger: breakpoints and stepping; time spent paused does
+    not count against `timeout`).
+
+    `start_at` runs the action from that event on ("run from here"), with the outputs a
+    recorded run's earlier events gave (`recorded`: event id -> outputs) in scope."""
+    clock = CLOCK.set((services or {}).get("clock"))  # now() in expressions: the run's clock
     try:
-        async with asyncio.timeout(timeout):
-            return await _run(plan, store, inputs, trace, dry_run, plans or {}, services or {})
+        async with asyncio.timeout(timeout) as limit:
+            return await _run(plan, store, inputs, trace, dry_run, plans or {}, services or {},
+                              _Start(start_at, recorded or {}, limit))
     except TimeoutError:
         raise ActionError(f'action "{plan.action.name}" took longer than {timeout:g} s and was '
                           "stopped; nothing it wrote was kept", status=504,
                           action=plan.action.name) from None
+    finally:
+        CLOCK.reset(clock)
+
+
+@dataclass
+class _Start:
+    """Where a run starts (None: at the trigger) and what runs it: its time limit."""
+
+    at: str | None
+    recorded: dict[str, dict]
+    limit: Any  # the run's asyncio.Timeout, moved on by the time spent paused in the debugger
 
 
 async def _run(plan: ActionPlan, store: Store, inputs: dict[str, Any], trace: bool,
-               dry_run: bool, plans: dict[str, ActionPlan], services: dict[str, Any]) -> RunResult:
+               dry_run: bool, plans: dict[str, ActionPlan], services: dict[str, Any],
+               start: _Start) -> RunResult:
     steps: list[StepTrace] | None = [] if trace else None
     if plan.database == NONE:  # no event of the run (nor of an action it calls) uses a table
-        runner = _Runner(NoDatabase(), store, steps, plans, services)
+        runner = _Runner(NoDatabase(), store, steps, plans, services, start)
         value, status = await runner.action(plan, inputs)
         changes: list[Change] = []
     else:
         async with store.run_transaction(writes=plan.database == WRITES) as tx:
-            runner = _Runner(tx, store, steps, plans, services)
+            runner = _Runner(tx, store, steps, plans, services, start)
             value, status = await runner.action(plan, inputs)
             changes = list(tx.changes)
             if dry_run:
@@ -172,7 +195,7 @@ class _Runner:
     """Runs plans inside one transaction: chains of steps, loops and called actions."""
 
     def __init__(self, tx, store: Store, steps: list[StepTrace] | None,
-                 plans: dict[str, ActionPlan], services: dict[str, Any]):
+                 plans: dict[str, ActionPlan], services: dict[str, Any], start: _Start):
         self.tx = tx
         self.store = store
         self.steps = steps
@@ -180,6 +203,10 @@ class _Runner:
         self.services = services
         self.depth = 0
         self.mails: list[Mail] = []
+        self.start = start
+        self.pins = bool(services.get("pins"))
+        self.debugger = services.get("debugger")
+        self.stepping = False  # the debugger said Step: pause at the next event too
 
     async def action(self, plan: ActionPlan, inputs: dict[str, Any]) -> tuple[Any, int]:
         """Load the globals, run the chain from the trigger, compute the response."""
@@ -190,10 +217,45 @@ class _Runner:
             if g.name in inputs:
                 continue  # given by a Call Action
             scope[g.name] = await _load_global(g, self.tx, scope, plan)
-        await self.chain(plan, plan.start, scope, ctx)
+        first = plan.start
+        if self.start.at is not None and self.depth == 0:
+            first = self._from_here(plan, scope)
+        await self.chain(plan, first, scope, ctx)
         if ctx.response is not None:
             return ctx.response
         return plan.response(scope), plan.status
+
+    def _from_here(self, plan: ActionPlan, scope: dict) -> Step:
+        """Run from a chosen event: the recorded outputs of the events before it in scope."""
+        first = plan.steps.get(self.start.at)
+        if first is None:
+            raise ActionError(f'event "{self.start.at}" is not in action "{plan.action.name}" '
+                              "(it was deleted, or the run is of another action)", status=404,
+                              action=plan.action.name)
+        for event, outputs in self.start.recorded.items():
+            step = plan.steps.get(event)
+            if step is not None and isinstance(outputs, dict):
+                for output, slot in step.outputs:
+                    scope[slot] = outputs.get(output)
+        return first
+
+    async def _pause(self, plan: ActionPlan, step: Step, scope: dict, ins: dict) -> None:
+        """Wait in the debugger; the run's time limit moves on by the time spent waiting."""
+        loop = asyncio.get_running_loop()
+        limit = self.start.limit
+        deadline = limit.when() if limit is not None else None
+        if deadline is not None:
+            limit.reschedule(None)  # the limit is suspended while the run waits
+        paused = loop.time()
+        try:
+            command = await self.debugger.pause(plan.action.name, step, scope, ins)
+        finally:
+            if deadline is not None:
+                limit.reschedule(deadline + (loop.time() - paused))
+        if command == "stop":
+            raise ActionError(f"stopped in the debugger at {step.label}; nothing the run wrote "
+                              "was kept", status=409)
+        self.stepping = command == "step"
 
     async def call(self, name: str, values: dict[str, Any]) -> Any:
         """Run another action of the project in this transaction; its response value."""
@@ -224,10 +286,18 @@ class _Runner:
             started = time.perf_counter() if trace else 0.0
             mark = len(tx.changes)
             ins: dict[str, Any] = {}
+            pinned = self.pins and step.pin is not None
             try:
                 for name, evaluate in step.inputs:
                     ins[name] = evaluate(scope)
-                out = await step.kind.run(ctx, ins, step.settings(scope, tx))
+                if self.debugger is not None and (
+                        self.stepping or self.debugger.wants(plan.action.name, step.id)):
+                    await self._pause(plan, step, scope, ins)
+                    started = time.perf_counter() if trace else 0.0
+                if pinned:  # a mock: the event does not run (no outgoing HTTP, no mail)
+                    out = step.pin if type(step.pin) is not dict else dict(step.pin)
+                else:
+                    out = await step.kind.run(ctx, ins, step.settings(scope, tx))
             except ActionError as e:
                 if trace:
                     steps.append(StepTrace(step.id, step.kind.id, ins, None, None,
@@ -265,7 +335,7 @@ class _Runner:
                     scope[slot] = out.get(output)
             if trace:
                 steps.append(StepTrace(step.id, step.kind.id, ins, out, port, _ms(started),
-                                       changes=tx.changes[mark:]))
+                                       changes=tx.changes[mark:], pinned=pinned))
             if port == BREAK.port and step.kind.flow_out == ():
                 return True
             following = step.next.get(port)
@@ -289,12 +359,20 @@ class _Runner:
             _locate(error, step, plan)
             raise error
         body = step.next.get("each")
+        lines = getattr(items, "lines", None)  # records parsed from CSV: their line numbers
         for index, item in enumerate(items):
             values = {"item": item, "index": index}
             for output, slot in step.outputs:
                 scope[slot] = values.get(output)
-            if body is not None and await self.chain(plan, body, scope, ctx):
-                break
+            try:
+                if body is not None and await self.chain(plan, body, scope, ctx):
+                    break
+            except ActionError as e:
+                if not getattr(e, "item", None):  # the innermost loop names the item
+                    e.item = (f"line {lines[index]} of the CSV" if lines and index < len(lines)
+                              else f"item {index} of {step.label}")
+                    e.message = f"{e.message} ({e.item})"
+                raise
 
 
 async def _load_global(g, tx, scope: dict, plan: ActionPlan) -> Any:

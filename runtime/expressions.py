@@ -208,7 +208,19 @@ class _Compiler:
         if operation is None:
             raise self.error(f'operator "{_SYMBOLS[type(node.op)]}" is not allowed', node)
         left, right = self.compile(node.left, depth), self.compile(node.right, depth)
-        return _binary(operation, left, right, self.segment(node.left), self.segment(node.right))
+        run = _binary(operation, left, right, self.segment(node.left), self.segment(node.right))
+        return self.fold(run, node, left, right)
+
+    def fold(self, run: Run, node: ast.AST, *operands: Run) -> Run:
+        """Work out a part whose operands are all constants now, once: `9**9**9` or `1/0` is
+        then an error `check` reports, not one every run meets."""
+        if not all(getattr(operand, "constant", False) for operand in operands):
+            return run
+        try:
+            value = run({})
+        except EvaluationError as exc:
+            raise self.error(f"{self.segment(node)}: {exc}", node) from None
+        return _constant(value)
 
     def unary(self, node: ast.UnaryOp, depth: int) -> Run:
         if isinstance(node.op, ast.Invert):
@@ -217,7 +229,7 @@ class _Compiler:
         if isinstance(node.op, ast.Not):
             return lambda scope: not operand(scope)
         symbol = "-" if isinstance(node.op, ast.USub) else "+"
-        return _sign(symbol, operand, self.segment(node.operand))
+        return self.fold(_sign(symbol, operand, self.segment(node.operand)), node, operand)
 
     def boolean(self, node: ast.BoolOp, depth: int) -> Run:
         *first, last = [self.compile(value, depth) for value in node.values]
@@ -386,7 +398,11 @@ def _plural(count: int, noun: str) -> str:
 
 
 def _constant(value: Any) -> Run:
-    return lambda scope: value
+    def run(scope: Mapping[str, Any]) -> Any:
+        return value
+
+    run.constant = True  # type: ignore[attr-defined]  # see _Compiler.fold
+    return run
 
 
 def _variable(name: str) -> Run:

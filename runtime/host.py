@@ -73,6 +73,7 @@ class ServeConfig:
     graceful_timeout: int = GRACEFUL_TIMEOUT
     trace: bool = False  # record every run's steps (the editor's live server)
     dry_run_header: bool = False  # honour X-Actiongraph-Dry-Run (the editor's live server)
+    pins: bool = False  # pinned events return their pinned output (the editor's live server)
     schedules: bool = True  # run scheduled actions while the application runs
     history: str = "off"  # which runs the run history records: off, errors or full (runtime.history)
     history_db: str | None = None  # where: a file or URL (default: NAME.runs.db, or a PostgreSQL --db)
@@ -140,7 +141,8 @@ class Host:
         self.state = ServerState(store, EndpointTable.build(compiled), compiled, config.timeout,
                                  trace=config.trace or config.history == "full",
                                  services=dict(services or {}),
-                                 dry_run_header=config.dry_run_header, history=config.history)
+                                 dry_run_header=config.dry_run_header, pins=config.pins,
+                                 history=config.history)
         self.state.swap(compiled)
         # The run history, when on: a listener like the editor's server log ("off" adds nothing).
         self.history: RunHistory | None = None
@@ -229,11 +231,14 @@ class Host:
             return compiled
 
     async def run(self, action: str | ActionPlan, inputs: dict[str, Any] | None = None,
-                  source: str = "manual", *, dry_run: bool = False) -> RunRecord:
+                  source: str = "manual", *, dry_run: bool = False, start_at: str | None = None,
+                  recorded: dict[str, dict] | None = None) -> RunRecord:
         """Run an action of the revision served now (`inputs`: path/query/header/body/auth
         groups, empty by default) and report its record to the log and the listeners. A failed
-        run is a record with `error` and `failure`, never an exception."""
-        return await self.state.run(action, inputs, source, dry_run=dry_run)
+        run is a record with `error` and `failure`, never an exception. `start_at`: from that
+        event on, with a recorded run's outputs (`recorded`: event id -> outputs) in scope."""
+        return await self.state.run(action, inputs, source, dry_run=dry_run, start_at=start_at,
+                                    recorded=recorded)
 
     def report(self, record: RunRecord) -> None:
         """Log a record of something that did not run (a schedule slot that could not be claimed)."""

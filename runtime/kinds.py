@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,6 +22,26 @@ MIN_INTEGER, MAX_INTEGER = -(2**63), 2**63 - 1
 MAX_DECIMAL = Decimal(10) ** 18
 
 
+# Numbers given as text take their canonical ASCII form only: an optional sign, digits, one
+# decimal point, an exponent for decimals. Python's own int() and Decimal() would also take
+# "0_1", "١" (an Arabic-Indic digit), "１" (full-width), " 1 ", "NaN" and "Infinity".
+WHOLE_RE = re.compile(r"[+-]?[0-9]+", re.ASCII)
+NUMBER_RE = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
+MAX_DIGITS = 4300  # as Python's int() from text (longer texts are refused before converting)
+
+
+def _whole_text(text: str) -> int:
+    if len(text) > MAX_DIGITS or not WHOLE_RE.fullmatch(text):
+        raise KindError(f'expected a whole number, got "{_short(text)}"')
+    return int(text)
+
+
+def _decimal_text(text: str) -> Decimal:
+    if len(text) > MAX_DIGITS or not NUMBER_RE.fullmatch(text):
+        raise KindError(f'expected a number, got "{_short(text)}"')
+    return Decimal(text)
+
+
 def _whole(value: Any) -> int:
     if isinstance(value, bool):
         raise KindError("expected a whole number, got a boolean")
@@ -35,10 +56,7 @@ def _whole(value: Any) -> int:
             raise KindError(f"expected a whole number, got {value}")
         return int(value)
     if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            raise KindError(f'expected a whole number, got "{_short(value)}"') from None
+        return _whole_text(value)
     raise KindError(f"expected a whole number, got {_type(value)}")
 
 
@@ -60,7 +78,7 @@ def _decimal(value: Any) -> Decimal:
         result = Decimal(repr(value))
     elif isinstance(value, str):
         try:
-            result = Decimal(value.strip())
+            result = _decimal_text(value)
         except InvalidOperation:
             raise KindError(f'expected a number, got "{_short(value)}"') from None
     else:
@@ -81,11 +99,8 @@ def _number(value: Any) -> int | Decimal:
     """A Number variable: whole numbers stay int, others become Decimal."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str):
-        try:
-            return int(value.strip())
-        except ValueError:
-            pass
+    if isinstance(value, str) and WHOLE_RE.fullmatch(value) and len(value) <= MAX_DIGITS:
+        return int(value)
     return _decimal(value)
 
 
@@ -179,6 +194,7 @@ FIELD_CONVERTERS = {
 
 VARIABLE_CONVERTERS = {
     "Text": _text,
+    "Integer": _integer,
     "Number": _number,
     "Boolean": _boolean,
     "Date": _date,

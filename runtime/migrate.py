@@ -703,6 +703,9 @@ def _plain(value: Any, kind: str) -> Any:
             return "true" if value else "false"
         if isinstance(value, (dict, list)):
             return json.dumps(value, default=json_default, ensure_ascii=False)
+    elif isinstance(value, str) and kind in ("Integer", "Decimal", "Link", "Boolean", "Date",
+                                             "DateTime"):
+        return value.strip()  # stored text " 12 " still becomes 12 (requests take no spaces)
     return value
 
 

@@ -225,6 +225,7 @@ def converted(kind: str) -> dict:
     """The schema of a variable's value once bound (what `=path.id` answers with)."""
     return {
         "Text": {"type": "string"},
+        "Integer": {"type": "integer", "format": "int64"},
         "Number": {"type": "number"},
         "Boolean": {"type": "boolean"},
         "Date": {"type": "string", "format": "date"},

@@ -14,7 +14,8 @@ FORMAT = 1
 
 FIELD_KINDS = ("Text", "Integer", "Decimal", "Boolean", "Date", "DateTime", "JSON", "Link")
 VARIABLE_KINDS = (
-    "Text", "Number", "Boolean", "Date", "DateTime", "JSON", "List", "Model", "Custom Model", "File",
+    "Text", "Integer", "Number", "Boolean", "Date", "DateTime", "JSON", "List", "Model",
+    "Custom Model", "File",
 )
 LOCATIONS = ("path", "query", "header", "body")
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -135,6 +136,9 @@ class Event:
     description: str = ""
     version: int = 1
     id: str = ""
+    # A pinned output (a mock): {"outputs": {port: value}, "port": flow port}. Editor runs and
+    # replays return it instead of running the event; `actiongraph serve` never uses it.
+    pin: dict[str, Any] | None = None
 
 
 @dataclass
@@ -226,6 +230,25 @@ def new_secret() -> str:
 
 
 @dataclass
+class TestCase:
+    """A test of an endpoint (the file's `tests`): the request to send, what it must answer and
+    change, and the fixtures it starts with. runtime.testcases describes the keys; runtime.testing
+    runs them."""
+
+    __test__ = False  # not a pytest test class
+
+    name: str
+    endpoint: str = ""  # the endpoint's name (its method and path unless the request says)
+    request: dict[str, Any] = field(default_factory=dict)  # method, path, params, query, ...
+    expect: dict[str, Any] = field(default_factory=dict)  # status, body, paths, rows, mails, ...
+    seed: bool = True  # start with the project's seed rows
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # model -> extra rows
+    now: str | None = None  # a frozen clock (ISO date-time)
+    mocks: list[dict[str, Any]] = field(default_factory=list)  # HTTP Request answers
+    id: str = ""
+
+
+@dataclass
 class Settings:
     """Project-wide settings: login tokens, auth profiles, mail, outgoing HTTP."""
 
@@ -249,6 +272,7 @@ class Project:
     endpoints: list[Endpoint] = field(default_factory=list)
     actions: list[Action] = field(default_factory=list)
     settings: Settings = field(default_factory=Settings)
+    tests: list[TestCase] = field(default_factory=list)
 
     # -- lookups -------------------------------------------------------------
     def model(self, name: str) -> Model | None:
@@ -287,6 +311,17 @@ class Project:
         self.endpoints.append(endpoint)
         return endpoint
 
+    def test(self, name: str) -> TestCase | None:
+        """The test called `name`, or None."""
+        return next((t for t in self.tests if t.name == name), None)
+
+    def add_test(self, name: str, endpoint: str = "", **options: Any) -> TestCase:
+        """Add a test case with a stable id."""
+        test = TestCase(name=name, endpoint=endpoint,
+                        id=_next_id("t", [t.id for t in self.tests]), **options)
+        self.tests.append(test)
+        return test
+
     def add_action(self, name: str, trigger: Trigger | None = None, **options: Any) -> Action:
         """Add an action."""
         action = Action(name=name, trigger=trigger or Trigger(),
@@ -319,12 +354,43 @@ def to_data(project: Project) -> dict[str, Any]:
     seed = {m.name: [_seed_row(m, row) for row in m.seed] for m in project.models if m.seed}
     if seed:  # absent when empty, so files without seed rows keep their bytes
         data["seed"] = seed
-    return data | {
+    data |= {
         "endpoints": [_endpoint_data(e) for e in project.endpoints],
         "actions": [_action_data(a) for a in project.actions],
+    }
+    if project.tests:  # absent when empty, so files without tests keep their bytes
+        data["tests"] = [_test_data(t) for t in project.tests]
+    return data | {
         "settings": _settings_data(project.settings),
         "layout": layout,
     }
+
+
+def _test_data(t: TestCase) -> dict:
+    """A test in the file: fixtures only when set, so a plain test is a short diff."""
+    data: dict[str, Any] = {"id": t.id, "name": t.name}
+    if t.endpoint:
+        data["endpoint"] = t.endpoint
+    data["request"] = dict(t.request)
+    data["expect"] = dict(t.expect)
+    if not t.seed:
+        data["seed"] = False
+    if t.rows:
+        data["rows"] = {name: [dict(r) for r in rows] for name, rows in t.rows.items()}
+    if t.now is not None:
+        data["now"] = t.now
+    if t.mocks:
+        data["mocks"] = [dict(m) for m in t.mocks]
+    return data
+
+
+def _test_from(td: dict) -> TestCase:
+    return TestCase(name=td["name"], endpoint=td.get("endpoint") or "",
+                    request=dict(td.get("request") or {}), expect=dict(td.get("expect") or {}),
+                    seed=td.get("seed", True),
+                    rows={k: [dict(r) for r in v] for k, v in (td.get("rows") or {}).items()},
+                    now=td.get("now"), mocks=[dict(m) for m in td.get("mocks") or []],
+                    id=td.get("id", ""))
 
 
 def _settings_data(s: Settings) -> dict:
@@ -436,7 +502,7 @@ def _action_data(a: Action) -> dict:
         "start": a.start,
         "events": {
             eid: {"kind": e.kind, "version": e.version, "description": e.description,
-                  "settings": e.settings, "next": e.next}
+                  "settings": e.settings, "next": e.next, **({"pin": e.pin} if e.pin else {})}
             for eid, e in sorted(a.events.items(), key=_node_order)
         },
         "wires": [
@@ -495,13 +561,15 @@ def from_data(data: dict[str, Any]) -> Project:
             action.events[eid] = Event(kind=ev["kind"], version=ev.get("version", 1),
                                        description=ev.get("description", ""),
                                        settings=dict(ev.get("settings", {})),
-                                       next=dict(ev.get("next", {})), id=eid)
+                                       next=dict(ev.get("next", {})), id=eid,
+                                       pin=ev.get("pin"))
         for wd in ad.get("wires", []):
             source, output = wd["from"].split(".", 1)
             target, input_ = wd["to"].split(".", 1)
             action.wires.append(Wire(source, output, target, input_))
         action.positions = {k: (v[0], v[1]) for k, v in layout.get(action.id, {}).items()}
         project.actions.append(action)
+    project.tests = [_test_from(td) for td in data.get("tests") or []]
     return project
 
 
@@ -524,7 +592,7 @@ def locate(data: dict[str, Any], path: list) -> str:
     return out
 
 
-KEYED = ("events", "layout", "seed")
+KEYED = ("events", "layout", "seed", "rows")
 
 
 def _has(node, step) -> bool:
@@ -546,5 +614,5 @@ def check_unique(items, what: str, where: str) -> list[Problem]:
 
 __all__ = [
     "Action", "Endpoint", "Event", "Example", "Field", "GlobalVariable", "Model", "Project",
-    "ProjectError", "Trigger", "Variable", "Wire", "from_data", "to_data", "path_variables",
+    "ProjectError", "TestCase", "Trigger", "Variable", "Wire", "from_data", "to_data", "path_variables",
 ]

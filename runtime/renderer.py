@@ -56,7 +56,10 @@ def _cell(value: Any) -> str:
 
 
 def to_csv(value: Any) -> str:
-    """CSV text: a header line, then one line per record."""
+    """CSV text: a header line, then one line per record; text (made by the CSV event) is
+    passed through as it is, as HTML passes text through."""
+    if isinstance(value, str):
+        return value
     columns, rows = _rows(value)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

@@ -99,6 +99,8 @@ class ServerState:
     # Which runs the run history records whole (runtime.history): "off", "errors" (status 400 or
     # more) or "full". The dispatcher keeps their request and response only for those.
     history: str = "off"
+    pins: bool = False  # pinned events return their pinned output (the editor's live server)
+    debugger: Any = None  # runtime.debugger.Debugger for runs started from the editor
 
     def report(self, record: RunRecord) -> None:
         """Log a finished run and tell the listeners (the editor's server log)."""
@@ -137,12 +139,15 @@ class ServerState:
 
     async def run(self, action: str | ActionPlan, inputs: dict[str, Any] | None = None,
                   source: str = "manual", *, record: RunRecord | None = None,
-                  dry_run: bool = False, report: bool = True) -> RunRecord:
+                  dry_run: bool = False, report: bool = True, start_at: str | None = None,
+                  recorded: dict[str, dict] | None = None) -> RunRecord:
         """Run an action of the revision served now and fill its record: the one way an action
         runs, for HTTP, schedules and manual runs alike. Never raises for a failed run.
 
         A record made by the caller (HTTP: method, path, tag) is filled in place; `report=False`
-        leaves reporting to the caller (HTTP reports once the response is rendered)."""
+        leaves reporting to the caller (HTTP reports once the response is rendered).
+        `start_at` and `recorded` run from an event on with a recorded run's outputs in scope
+        (runtime.executor.run_action)."""
         started = time.perf_counter()
         compiled = self.compiled
         plan = compiled.actions.get(action) if isinstance(action, str) else action
@@ -157,9 +162,16 @@ class ServerState:
             if plan is None:
                 raise ActionError(f'action "{name}" is no longer in the project', status=404,
                                   action=name)
+            services = self.services
+            if self.pins or self.debugger is not None:
+                services = dict(services, pins=self.pins)
+                # Breakpoints stop runs started from the editor: the Run panel's (tagged)
+                # requests and manual runs, never a front end's request or a schedule.
+                if self.debugger is not None and (record.tag is not None or source == "manual"):
+                    services["debugger"] = self.debugger
             result = await run_action(plan, self.store, record.inputs, timeout=self.timeout,
                                       trace=self.trace, dry_run=dry_run, plans=compiled.actions,
-                                      services=self.services)
+                                      services=services, start_at=start_at, recorded=recorded)
         except ActionError as e:
             record.status, record.error, record.event, record.trace = (e.status, e.logged,
                                                                        e.event, e.trace)

@@ -135,7 +135,7 @@ def _compile(data, kinds, model_name, where, compile_value, problems, numbers) -
                       else (lambda table: table.c[name].is_not(None)), {})
         return lambda scope, table=None: unary
     kind = kinds[name]
-    label = f"{where}.value"
+    label = _caller_label(data.get("value")) or f"{where}.value"
     shapes = _condition_shapes(name, op, kind, param)
 
     def resolve(scope, table=None):
@@ -155,6 +155,16 @@ def _compile(data, kinds, model_name, where, compile_value, problems, numbers) -
         return Where((number, op), shapes["value"], {param: _convert(kind, raw, label)})
 
     return resolve
+
+
+_REQUEST_VALUE = re.compile(r"=\s*((?:path|query|header|body)\.[A-Za-z_][A-Za-z0-9_]*)\s*")
+
+
+def _caller_label(value: Any) -> str | None:
+    """`path.id` for a value that is the request's `=path.id`: what a bad value is called in
+    the answer, rather than where the filter sits in the project."""
+    found = _REQUEST_VALUE.fullmatch(value) if isinstance(value, str) else None
+    return found[1] if found else None
 
 
 LIKE_ESCAPE = "/"

@@ -73,7 +73,7 @@ def called_project() -> Project:
     call = do.add_event("call_action", action="Write audit", inputs={"What": "=body.what"},
                         **{"as": "audit"})
     check = do.add_event("condition", after=call.id, value="=body.what != 'fail'")
-    do.add_event("assign", after=check.id, port="false", value="=1 / 0", **{"as": "boom"})
+    do.add_event("assign", after=check.id, port="false", value="=1 / len('')", **{"as": "boom"})
     return p
 
 

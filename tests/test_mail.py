@@ -26,7 +26,7 @@ def welcome_project(port: int) -> Project:
                        text="=concat('Hi ', member.name, ', thanks for joining.')",
                        html="=concat('<p>Hi <b>', member.name, '</b></p>')")
     a.add_event("condition", after=mail.id, value="=member.name != 'Mallory'")
-    a.add_event("assign", after="n3", port="false", value="=1/0", **{"as": "boom"})
+    a.add_event("assign", after="n3", port="false", value="=1 / len('')", **{"as": "boom"})
     return p
 
 
