@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from aiohttp import web
+from aiohttp import web, web_protocol
 
 from runtime.auth import AuthService
 from runtime.binder import MAX_BODY_KEY, Binder
@@ -199,6 +199,30 @@ def error_response(status: int, message: str, **extra: Any) -> web.Response:
     body = {"error": message}
     body.update({k: v for k, v in extra.items() if v is not None})
     return web.Response(status=status, text=to_json(body), content_type="application/json")
+
+
+_AIOHTTP_HANDLE_ERROR = web_protocol.RequestHandler.handle_error
+
+
+def _json_parse_error(self, request, status: int = 500, exc: BaseException | None = None,
+                      message: str | None = None) -> web.StreamResponse:
+    """aiohttp answers a request it cannot parse (a request line or header over 8 KB, a bad
+    header) itself, in plain text, before any handler runs: answer those in the documented
+    JSON shape instead. Other errors keep aiohttp's own handling."""
+    response = _AIOHTTP_HANDLE_ERROR(self, request, status, exc, message)
+    if not 400 <= status < 500 or request.writer.output_size > 0:
+        return response
+    text = str(message or "")
+    if "too long" in text or "Got more than" in text:
+        text = ("the request line or a header is too long (at most "
+                f"{LINE_LIMIT:,} bytes each)")
+    error = error_response(status, f"bad request: {text}" if text else "bad request")
+    error.force_close()
+    return error
+
+
+LINE_LIMIT = 8190  # aiohttp's limit on a request line and on a header
+web_protocol.RequestHandler.handle_error = _json_parse_error  # every server of this process
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:

@@ -113,3 +113,21 @@ def test_constant_parts_of_expressions_are_checked_at_once():
     p.action("Total").events["n1"].settings["value"] = "=body.prices[0] * 9**9**9"
     problems = {str(x.where): x.message for x in check(p).problems}
     assert "exponent is too large" in problems['actions["Total"].events["n1"].settings.value']
+
+
+async def test_an_oversize_request_line_or_header_answers_the_json_error_shape(serve):
+    import asyncio
+    from urllib.parse import urlparse
+
+    s = await serve(books())
+    url = urlparse(s.url)
+    for request in (b"GET /v1/books/1?q=" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+                    b"GET /v1/books/1 HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 9000 + b"\r\n\r\n"):
+        reader, writer = await asyncio.open_connection(url.hostname, url.port)
+        writer.write(request)
+        await writer.drain()
+        head, _, body = (await reader.read()).partition(b"\r\n\r\n")
+        writer.close()
+        assert head.startswith(b"HTTP/1.0 400") or head.startswith(b"HTTP/1.1 400"), head
+        assert b"application/json" in head
+        assert b'"error":"bad request: the request line or a header is too long' in body
