@@ -276,6 +276,11 @@ class ActionGraph(QWidget):
         self._highlighted: set = set()
         self._problems: dict[str, tuple[str, ...]] = {}
         self._trace: dict[str, list] = {}  # event id -> its StepTraces in the last shown run
+        self.breakpoints: set[str] = set()  # events with a breakpoint (app.debugging sets them)
+        self.paused_at = ""  # the event a run is paused at, if one of this action is
+        # Adds entries for an event to its context menu (menu, event id): app.debugging's pins,
+        # breakpoints and run from here.
+        self.event_menu: Callable[[QMenu, str], None] | None = None
         self._ran_pipes: list[LeanPipe] = []
         self._sizes: dict[str, tuple[float, float]] = {}  # a new node's size, by kind
         self._fitted = False
@@ -356,9 +361,22 @@ class ActionGraph(QWidget):
                 node.view.setPos(*pos)
                 node.view.redraw_pipes()
         self._sync_links()
+        self._update_marks()
         if self._selected and self._selected not in self._nodes:
             self._selection_changed()
         self._problem_timer.start()
+
+    def show_debug(self, breakpoints: set[str], paused: str = "") -> None:
+        """Mark the events with a breakpoint, and the one a run is paused at ("" for none)."""
+        self.breakpoints, self.paused_at = set(breakpoints), paused
+        self._update_marks()
+
+    def _update_marks(self) -> None:
+        """Pins (from the model, so undo shows), breakpoints and the paused event on the nodes."""
+        for eid, node in self._nodes.items():
+            event = self.action.events.get(eid)
+            node.view.set_marks(bool(event is not None and event.pin), eid in self.breakpoints,
+                                eid == self.paused_at)
 
     def show_problems(self, problems) -> None:
         """Outline in red, with the message on hover, each node a compiler problem is about."""
@@ -404,7 +422,9 @@ class ActionGraph(QWidget):
             message = next((s.error for _i, s in runs if s.error), None)
             if eid == failed and not message:
                 message = error or "failed"
-            node.view.set_run((f"{order} · {ms:.1f} ms" if runs else order, message))
+            pinned = bool(runs) and all(getattr(s, "pinned", False) for _i, s in runs)
+            took = "pinned" if pinned else f"{ms:.1f} ms"  # a pinned event did not run
+            node.view.set_run((f"{order} · {took}" if runs else order, message))
         trigger = self._nodes.get(TRIGGER_NODE)
         if trigger is not None:
             trigger.view.set_run(("start", None))
@@ -763,6 +783,7 @@ class ActionGraph(QWidget):
             new.append(eid)
         self._place(new)
         self._sync_links()
+        self._update_marks()
 
     def _make(self, eid: str, event: Event) -> GraphNode:
         kind = self.kinds.get(event.kind)
@@ -1120,7 +1141,25 @@ class ActionGraph(QWidget):
         return None
 
     def _context_menu(self, global_pos, scene_pos: QPointF) -> None:
+        self.context_menu(scene_pos, self._event_at(scene_pos)).exec(global_pos)
+
+    def _event_at(self, scene_pos: QPointF) -> str:
+        """The event whose node is under a scene point ("" for none, or the trigger)."""
+        for item in self._viewer.scene().items(scene_pos):
+            if not isinstance(item, EventNodeItem):
+                continue
+            node = self._graph.model.nodes.get(item.id)
+            if node is not None:
+                return node.event_id if node.event_id in self.action.events else ""
+        return ""
+
+    def context_menu(self, scene_pos: QPointF, event_id: str = "") -> QMenu:
+        """The graph's context menu at a scene point; with an event's own entries (pins,
+        breakpoint, run from here) when `event_id` is the node clicked."""
         menu = QMenu(self)
+        if event_id and self.event_menu is not None:
+            self.event_menu(menu, event_id)
+            menu.addSeparator()
         add = menu.addMenu("Add event")
         by_category: dict[str, list[EventKind]] = {}
         for kind in unique_kinds(self.kinds):
@@ -1149,7 +1188,7 @@ class ActionGraph(QWidget):
             if shortcut is not None:
                 action.setShortcut(QKeySequence(shortcut))
             action.setEnabled(enabled)
-        menu.exec(global_pos)
+        return menu
 
     def _say(self, text: str) -> None:
         self.last_message = text

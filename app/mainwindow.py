@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from app import recovery
 from app import theme as looks
 from app.apidocs import ApiDocsDialog
+from app.debugging import Debugging
 from app.document import Document
 from app.editors import EDITORS, ActionEditor, Editor, RowsTable
 from app.files import FileCommands
@@ -106,8 +107,10 @@ class MainWindow(QMainWindow):
         self.problems = ProblemsPanel(theme)
         self.problems.activated.connect(self.go_to_problem)
         self.live = LiveTesting(self)
+        self.debugging = Debugging(self)  # pins, breakpoints, run from here (app/debugging.py)
         self.docks = build_docks(self, {"problems": self.problems, **self._side_widgets(),
-                                        **self.live.widgets})
+                                        **self.live.widgets, **self.debugging.widgets})
+        self.debugging.set_dock(self.docks["debug"])
         self.problems_dock = self.docks["problems"]
         self.live.docks = {name: self.docks[name] for name in self.live.widgets}
         self.side_docks = {name: self.docks[name] for name in ("palette", "properties")
@@ -242,6 +245,7 @@ class MainWindow(QMainWindow):
         a["send"] = self.live.run_panel.send_action
         a["send"].setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         run.addAction(a["send"])
+        self.debugging.add_menu(run)
 
         view = bar.addMenu("&View")
         self.panel_actions = {}
@@ -362,6 +366,8 @@ class MainWindow(QMainWindow):
             panel = None
         else:
             panel = PropertiesPanel(document)
+            panel.event_part = lambda layout, event, p=panel: self.debugging.properties_part(
+                p, layout, event)
         dock.setWidget(panel)
         if old is not None:
             old.deleteLater()
@@ -382,6 +388,7 @@ class MainWindow(QMainWindow):
             self.undo_group.removeStack(old.undo)
             old.deleteLater()
         self.document = document
+        self.debugging.set_document(document)
         self.live.set_document(document)
         self.autosave.attach(document, adopted)
         self._properties_for(document)
@@ -563,6 +570,7 @@ class MainWindow(QMainWindow):
             return
         self.autosave.discard()
         QSettings().setValue("window/geometry", self.saveGeometry())
+        self.debugging.release()
         self.live.close()
         event.accept()
 
@@ -603,6 +611,7 @@ class MainWindow(QMainWindow):
         graph = editor.graph
         graph.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         graph.eventSelected.connect(lambda eid, g=graph: self._event_selected(g, eid))
+        self.debugging.connect_graph(graph)
 
     def _replace_stale(self, editor: Editor) -> None:
         index = self.tabs.indexOf(editor)

@@ -42,6 +42,9 @@ CATEGORY_COLORS = {"Data": (62, 142, 208), "Logic": (142, 78, 198), "Messaging":
 PROBLEM_COLOR = (235, 64, 64)
 WARNING_COLOR = (214, 140, 20)  # a node with warnings only (e.g. one the flow never reaches)
 RAN_COLOR = (46, 170, 90)  # events and wires of the last run
+PIN_COLOR = (58, 120, 222)  # an event with a pinned output (a mock in editor runs)
+BREAKPOINT_COLOR = (220, 38, 38)  # the dot of a breakpoint
+PAUSED_COLOR = (245, 176, 20)  # the event a run is paused at in the debugger
 RUN_PILL_SPACE = 20.0  # room above a node for its step number and time in the last run
 SELECTED_COLOR = NodeEnum.SELECTED_BORDER_COLOR.value
 FACE_WIDTH = 300.0  # longest line on a node face before it is elided (the tooltip has it all)
@@ -354,6 +357,8 @@ class EventNodeItem(NodeItem):
         self.placeholder = False  # the face's first line stands for settings not made yet
         self.hint = ""
         self.run: tuple[str, str | None] | None = None  # (badge, error) of the last run
+        # debugging marks: a pinned output, a breakpoint, a run paused here (app.debugging)
+        self.pinned = self.breakpoint = self.paused = False
         self._header = 24.0
 
     # -- what the face says ----------------------------------------------------------------
@@ -387,6 +392,16 @@ class EventNodeItem(NodeItem):
         self.run = run
         self.update()
 
+    def set_marks(self, pinned: bool, breakpoint: bool, paused: bool) -> None:
+        """Mark a pinned output (a pin pill above the node), a breakpoint (a red dot on its
+        left edge) and a run paused here (an amber outline)."""
+        if (pinned, breakpoint, paused) == (self.pinned, self.breakpoint, self.paused):
+            return
+        if pinned != self.pinned:
+            self.prepareGeometryChange()  # the pill above the node comes or goes
+        self.pinned, self.breakpoint, self.paused = pinned, breakpoint, paused
+        self.update()
+
     def tooltip(self) -> str:
         """The hover text: title, face lines, the kind's summary, the problems, the last run."""
         lines = [f"<b>{_html(self.name)}</b> {_html(self.badge)}"]
@@ -400,6 +415,12 @@ class EventNodeItem(NodeItem):
             lines.append(f"Last run: {_html(badge)}")
             if error:
                 lines.append(f'<span style="color:#eb4040">&#10007; {_html(error)}</span>')
+        if self.pinned:
+            lines.append("Pinned: editor runs return its pinned output; it does not run")
+        if self.breakpoint:
+            lines.append("Breakpoint: runs from the editor pause here (F9 clears it)")
+        if self.paused:
+            lines.append("<b>Paused here</b>: see the Debug panel")
         return "<br/>".join(lines)
 
     def _lines(self) -> list[tuple[str, str]]:
@@ -530,7 +551,7 @@ class EventNodeItem(NodeItem):
 
     # -- painting ----------------------------------------------------------------------------
     def boundingRect(self):
-        top = -RUN_PILL_SPACE if self.run is not None else 0.0
+        top = -RUN_PILL_SPACE if self.run is not None or self.pinned else 0.0
         return QRectF(-PORT_MARGIN, top, self._width + 2 * PORT_MARGIN, self._height - top)
 
     def paint(self, painter, option, widget):
@@ -558,7 +579,12 @@ class EventNodeItem(NodeItem):
             painter.setBrush(QColor(*PROBLEM_COLOR, 40))  # the event that failed: tinted red
             painter.setPen(Qt.PenStyle.NoPen)
             painter.drawRoundedRect(rect.adjusted(0, title_h, 0, 0), radius, radius)
-        if self.problems and not self.warning or (self.run is not None and self.run[1]):
+        if self.paused:
+            painter.setBrush(QColor(*PAUSED_COLOR, 45))
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.drawRoundedRect(rect.adjusted(0, title_h, 0, 0), radius, radius)
+            pen = QPen(QColor(*PAUSED_COLOR), 4.0)
+        elif self.problems and not self.warning or (self.run is not None and self.run[1]):
             pen = QPen(QColor(*PROBLEM_COLOR), 2.6)
         elif self.run is not None:
             pen = QPen(QColor(*RAN_COLOR), 2.6)
@@ -571,7 +597,7 @@ class EventNodeItem(NodeItem):
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.setPen(pen)
         painter.drawRoundedRect(rect, radius, radius)
-        if (self.problems or self.run is not None) and self.isSelected():
+        if (self.problems or self.run is not None or self.paused) and self.isSelected():
             # the outer line says problem or ran; an inner one says selected
             painter.setPen(QPen(QColor(*SELECTED_COLOR), 1.2))
             painter.drawRoundedRect(rect.adjusted(3, 3, -3, -3), radius - 2, radius - 2)
@@ -580,7 +606,27 @@ class EventNodeItem(NodeItem):
                 port.paint_on(painter)
             if self.run is not None:
                 self._paint_run(painter, rect, title_h)
+            if self.pinned:
+                self._paint_pin(painter, rect)
+        if self.breakpoint:
+            painter.setPen(QPen(QColor(255, 255, 255), 1.5))
+            painter.setBrush(QColor(*BREAKPOINT_COLOR))
+            painter.drawEllipse(QPointF(rect.left(), rect.top() + title_h / 2), 6.5, 6.5)
         painter.restore()
+
+    def _paint_pin(self, painter, rect: QRectF) -> None:
+        """A "pinned" pill above the node's right end."""
+        font, metrics = _fonts()["port"]
+        text = "\u25cf pinned"
+        width = metrics.horizontalAdvance(text) + 12
+        height = min(metrics.height() + 2, RUN_PILL_SPACE - 3)
+        pill = QRectF(rect.right() - width - 4, rect.top() - height - 3, width, height)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(*PIN_COLOR))
+        painter.drawRoundedRect(pill, height / 2, height / 2)
+        painter.setFont(font)
+        painter.setPen(QColor(255, 255, 255))
+        painter.drawText(pill, Qt.AlignmentFlag.AlignCenter, text)
 
     def _paint_run(self, painter, rect: QRectF, title_h: float) -> None:
         """The step number and time of the last run in a pill just above the node."""

@@ -476,6 +476,8 @@ class PropertiesPanel(QScrollArea):
         self._committing = False
         self._dependent: list[Callable[[Model | None], None]] = []  # editors that follow the model
         self.graph = None  # the graph whose last run is shown (see `follow`)
+        # Adds a part to an event's form (layout, event): the window's pinned-output part.
+        self.event_part: Callable[[QVBoxLayout, Event], None] | None = None
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setMinimumWidth(260)
@@ -539,7 +541,7 @@ class PropertiesPanel(QScrollArea):
         models = [(m.name, [(f.name, f.kind) for f in m.fields]) for m in project.models]
         words = self._words(event.id)
         return (event.id, id(event), event.kind, repr(event.settings), event.description,
-                wired, models, words)
+                wired, models, words, repr(event.pin))
 
     def _words(self, event_id: str) -> list[str]:
         """The completion words at an event, asked of the compiler once per revision."""
@@ -726,6 +728,8 @@ class PropertiesPanel(QScrollArea):
                 label.setToolTip(port.doc)
                 _add_row(inputs_form, label, editor)
             layout.addLayout(inputs_form)
+        if self.event_part is not None:
+            self.event_part(layout, event)
 
     def _setting_editor(self, kind: EventKind, event: Event, setting: Setting,
                         model: Model | None, words: list[str], dependent: list) -> QWidget:
