@@ -559,6 +559,7 @@ class _Migration:
                 self._rebuild(plan)
             else:
                 self._alter(plan)
+            self._fill_defaults(plan)
             self.lines += self._field_lines(plan)
         if any(p.rebuild for p in kept) and self.dialect.name != "sqlite":
             self._restore_foreign_keys()
@@ -574,6 +575,22 @@ class _Migration:
                 column = self.metadata.tables[plan.new.name].c[fp.new.name]
                 ddl = sa.schema.CreateColumn(column).compile(dialect=self.dialect)
                 self.conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {ddl}")
+
+    def _fill_defaults(self, plan: _Plan) -> None:
+        """An added field with a default gets it on the rows already there, as a new row would
+        (rather than staying empty)."""
+        table = self.metadata.tables[plan.new.name]
+        model = next(m for m in self.models if m.name == plan.new.name)
+        for fp in plan.fields:
+            spec = model.field(fp.new.name) if fp.old is None and fp.new is not None else None
+            if spec is not None and spec.default is not None:
+                value = convert_field(spec.kind, spec.default)
+                column = table.c[fp.new.name]
+                filled = self.conn.execute(sa.update(table).where(column.is_(None))
+                                           .values({fp.new.name: value})).rowcount
+                if filled:
+                    self.lines.append(f"{plan.new.name}: set {fp.new.name} to its default on "
+                                      f"{filled} existing row{'s' if filled != 1 else ''}")
 
     def _rebuild(self, plan: _Plan) -> None:
         """Copy a table into a new one of the new shape, converting values, keeping ids."""

@@ -212,6 +212,22 @@ async def test_add_field_keeps_rows(engine, db):
         (1, CREATED, "one", None), (2, CREATED, "two", None)]
 
 
+async def test_an_added_field_with_a_default_gets_it_on_existing_rows(engine, db):
+    project = posts(Field("text"))
+    await migrate(engine, project.models)
+    insert(db, "Posts", text="one")
+    insert(db, "Posts", text="two")
+    project.add_field(project.models[0], Field("likes", "Integer", default=7))
+    project.add_field(project.models[0], Field("tag", "Text", default="new"))
+    assert await migrate(engine, project.models) == [
+        "Posts: set likes to its default on 2 existing rows",
+        "Posts: set tag to its default on 2 existing rows",
+        "Posts: added field likes", "Posts: added field tag"]
+    assert sql(db, 'SELECT text, likes, tag FROM "Posts"') == [("one", 7, "new"),
+                                                               ("two", 7, "new")]
+    assert await migrate(engine, project.models) == []  # nothing more to do
+
+
 async def test_rename_field_keeps_values(engine, db):
     project = posts(Field("text"))
     await migrate(engine, project.models)
