@@ -201,10 +201,16 @@ def _uses(project: Project, section: str, name: str) -> Iterator[tuple[str, Any,
                 for key in _model_settings(event):
                     if event.settings.get(key) == name:
                         yield f'event {eid} of action "{a.name}"', event, f"settings.{key}"
+        for t in project.tests:
+            if name in t.rows or any(r.get("model") == name for r in t.expect.get("rows") or []):
+                yield f'test "{t.name}"', t, "model rows"
     elif section == "endpoints":
         for a in project.actions:
             if a.trigger.type == "endpoint" and a.trigger.endpoint == name:
                 yield f'action "{a.name}" is triggered by it', a.trigger, "endpoint"
+        for t in project.tests:
+            if t.endpoint == name:
+                yield f'test "{t.name}"', t, "endpoint"
     else:
         for a in project.actions:
             if a.trigger.type == "action" and a.trigger.action == name:
@@ -290,7 +296,15 @@ def rename(document: Document, section: str, item: Any, name: str) -> None:
     try:
         document.set_attr(item, "name", name)
         for _, target, attr in uses:
-            if attr.startswith("settings."):
+            if attr == "model rows":  # a test's fixture rows and expected rows
+                document.set_attr(target, "rows", {(name if k == old else k): v
+                                                   for k, v in target.rows.items()})
+                expect = dict(target.expect)
+                if expect.get("rows"):
+                    expect["rows"] = [{**r, "model": name} if r.get("model") == old else r
+                                      for r in expect["rows"]]
+                document.set_attr(target, "expect", expect)
+            elif attr.startswith("settings."):
                 settings = dict(target.settings)
                 settings[attr.split(".", 1)[1]] = name
                 document.set_attr(target, "settings", settings)
