@@ -34,8 +34,9 @@ PANELS = (
     Panel("properties", "Properties", RIGHT, "Ctrl+Alt+P", MOVABLE | FLOATABLE),
     Panel("run", "Run", BOTTOM, "Ctrl+Shift+R"),
     Panel("data", "Data", BOTTOM, "Ctrl+Shift+D"),
-    Panel("log", "Server Log", BOTTOM, "Ctrl+Shift+G"),
+    Panel("log", "History", BOTTOM, "Ctrl+Shift+G"),
     Panel("outbox", "Outbox", BOTTOM, "Ctrl+Shift+O"),
+    Panel("debug", "Debug", RIGHT, "Ctrl+Shift+B"),  # shown when a run pauses (app.debugging)
 )
 
 

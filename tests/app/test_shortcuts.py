@@ -101,7 +101,8 @@ def test_view_menu_brings_every_dock_to_the_front(window, posts_copy, qtbot):
     assert window.open_file(posts_copy)
     view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     titles = [a.text() for a in view.actions() if a.isCheckable()]
-    assert titles == ["Problems", "Events", "Properties", "Run", "Data", "Server Log", "Outbox"]
+    assert titles == ["Problems", "Events", "Properties", "Run", "Data", "History", "Outbox",
+                      "Debug"]
     # one table makes every dock, its View-menu entry and its shortcut
     assert [(p.title, p.shortcut) for p in PANELS] == \
         [(a.text(), a.shortcut().toString()) for a in view.actions() if a.isCheckable()]
