@@ -20,6 +20,7 @@ from runtime.project import (
     LOCATIONS,
     METHODS,
     NAME_RE,
+    ON_DELETE,
     VARIABLE_KINDS,
     Action,
     Endpoint,
@@ -266,6 +267,13 @@ class Compiler:
                 continue
             if f.kind == "Link" and not self.project.model(f.link or ""):
                 self.problem(f"{fw}.link", f'unknown model "{f.link}"')
+            if f.on_delete not in ON_DELETE:
+                self.problem(f"{fw}.on_delete", f'unknown rule "{f.on_delete}" (one of '
+                                                f'{", ".join(ON_DELETE)})')
+            elif f.on_delete == "clear" and f.required:
+                self.problem(f"{fw}.on_delete", 'a required link cannot be cleared when the '
+                                                'record it links to is deleted: use "refuse" or '
+                                                '"cascade"')
             if f.default is not None:
                 try:
                     convert_field(f.kind, f.default)

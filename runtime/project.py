@@ -43,6 +43,13 @@ class Field:
     default: Any = None
     link: str | None = None  # the linked model's name when kind is "Link"
     id: str = ""
+    # A Link's rule when the record it links to is deleted: "refuse" (409 naming the records
+    # that link to it), "cascade" (delete them too) or "clear" (empty the link; not for a
+    # required link). See runtime.store.Transaction.delete.
+    on_delete: str = "refuse"
+
+
+ON_DELETE = ("refuse", "cascade", "clear")
 
 
 @dataclass
@@ -444,7 +451,9 @@ def _model_data(m: Model) -> dict:
         "name": m.name,
         "fields": [
             {"id": f.id, "name": f.name, "kind": f.kind, "required": f.required,
-             "unique": f.unique, "default": f.default, "link": f.link}
+             "unique": f.unique, "default": f.default, "link": f.link,
+             **({"on_delete": f.on_delete} if f.kind == "Link" and f.on_delete != "refuse"
+                else {})}
             for f in m.fields
         ],
     }
@@ -521,7 +530,8 @@ def from_data(data: dict[str, Any]) -> Project:
             name=md["name"], id=md.get("id", ""),
             fields=[Field(name=f["name"], kind=f.get("kind", "Text"),
                           required=f.get("required", False), unique=f.get("unique", False),
-                          default=f.get("default"), link=f.get("link"), id=f.get("id", ""))
+                          default=f.get("default"), link=f.get("link"), id=f.get("id", ""),
+                          on_delete=f.get("on_delete", "refuse"))
                     for f in md.get("fields", [])]))
     for name, rows in (data.get("seed") or {}).items():
         model = project.model(name)

@@ -126,6 +126,12 @@ class Store:
             self.database.use(metadata)
         self.models = {m.name: m for m in project.models}
         self.fields = {m.name: frozenset(f.name for f in m.fields) for m in project.models}
+        # The Link fields pointing at each model: (linking model, field, on-delete rule).
+        self.links_to: dict[str, list[tuple[str, str, str]]] = {}
+        for m in project.models:
+            for f in m.fields:
+                if f.kind == "Link" and f.link:
+                    self.links_to.setdefault(f.link, []).append((m.name, f.name, f.on_delete))
         # Every column by name with its field kind, `id` and `created_at` first (sorting, filters).
         self.columns = {m.name: {"id": "Integer", "created_at": "DateTime",
                                  **{f.name: f.kind for f in m.fields}} for m in project.models}
@@ -373,13 +379,36 @@ class Transaction:
         table = self.table(model)
         before = await self.select(model, where, limit=MAX_ROWS)
         if before:
+            ids = [r["id"] for r in before]
+            for linking, field_name, rule in self.store.links_to.get(model, ()):
+                await self._unlink(model, ids, linking, field_name, rule)
             statement = self.shape(("delete", model), lambda: sa.delete(table).where(
                 table.c.id.in_(sa.bindparam("_ids", expanding=True))))
-            await self._execute(statement, {"_ids": [r["id"] for r in before]})
+            await self._execute(statement, {"_ids": ids})
             self.changes.extend(Change("delete", model, r, None) for r in before)
         return before
 
-    # -- for the editor's data browser ---------------------------------------
+    async def _unlink(self, model: str, ids: list, linking: str, field_name: str,
+                      rule: str) -> None:
+        """Apply a Link's on-delete rule to the records linking to `ids` of `model`, as rows
+        the run changed: refuse (409), cascade (delete them) or clear (empty the link)."""
+        links = Where(("links", field_name), lambda t: t.c[field_name].in_(
+            sa.bindparam("_links", expanding=True)), {"_links": ids})
+        if rule == "refuse":
+            found = [r["id"] for r in await self.select(linking, links, limit=6)
+                     if not (linking == model and r["id"] in ids)]
+            if found:
+                shown = ", ".join(str(i) for i in found[:5]) + (", ..." if len(found) > 5 else "")
+                raise ActionError(f"{model} {', '.join(str(i) for i in ids[:5])} cannot be "
+                                  f"deleted: {linking} {shown} link to it (field {field_name}); "
+                                  "delete or change those first, or give the link the "
+                                  'on-delete rule "cascade" or "clear"', status=409)
+        elif rule == "cascade":
+            while await self.delete(linking, links):
+                pass  # at most MAX_ROWS a round
+        elif rule == "clear":
+            while await self.update(linking, links, {field_name: None}):
+                pass
     async def column(self, model: str, field_name: str, limit: int | None = None) -> list[Any]:
         """The values of one field, ordered by id (all of them unless `limit`); no MAX_ROWS cap,
         for tools such as the dummy-data filler that need every id or every unique value."""
