@@ -96,8 +96,12 @@ class Context(Protocol):
     def now(self) -> datetime:
         """The current time, timezone-aware (the run's clock: tests may freeze it)."""
 
-    def send_mail(self, **fields: Any) -> None:
-        """Queue a mail (to, cc, subject, text, html); it leaves only after the commit."""
+    def remaining(self) -> float | None:
+        """Seconds left before the run's time limit stops it (None: no limit)."""
+
+    async def send_mail(self, **fields: Any) -> None:
+        """Write a mail (to, cc, subject, text, html) into the outbox in the run's transaction;
+        it leaves only after the commit (a kind that sends mail declares `writes=True`)."""
 
     async def call_action(self, name: str, values: dict[str, Any]) -> Any:
         """Run another action of the project in this transaction; its response value."""
@@ -212,6 +216,9 @@ class EventKind:
     loops: bool = False  # returns Each: runs its `each` branch per item, then leaves by `done`
     breaks: bool = False  # returns BREAK: only allowed inside a loop's `each` branch
     fail_port: str | None = None  # a flow port that, left unwired, fails the run instead
+    # Whether the event has an `error` flow port (see ERROR); None: decided from the rest of the
+    # declaration by `can_fail`, the one place that says which events can fail.
+    error_port: bool | None = None
     # The error statuses a run of this event may answer, with when; a plain int is an
     # error it may answer anywhere. The API docs list the 4xx.
     errors: tuple[Raises | int, ...] = ()
@@ -219,6 +226,14 @@ class EventKind:
     legacy_ids: tuple[str, ...] = ()
     summary: Callable[[dict[str, Any]], str] | None = None  # the node's face, e.g. "-> Shoes"
     upgrade: Callable[[int, dict[str, Any]], dict[str, Any]] | None = None  # old settings -> new
+
+    def __post_init__(self):
+        if self.error_port is None:
+            object.__setattr__(self, "error_port", self.fail_port == ERROR or (
+                self.fail_port is None and can_fail(self)))
+        if self.error_port and ERROR not in self.flow_out:
+            object.__setattr__(self, "flow_out", (*self.flow_out, ERROR))
+            object.__setattr__(self, "fail_port", ERROR)
 
     def setting(self, name: str) -> Setting | None:
         """The setting called `name`, or None."""
@@ -254,6 +269,22 @@ class EventKind:
         """Settings saved by an older version of the kind, as this version reads them."""
         return self.upgrade(version, settings) if version < self.version and self.upgrade \
             else settings
+
+
+# The flow port a failed event leaves by when it is wired. The event's own writes are undone (a
+# savepoint), the rest of the run's stand, and the branch reads the failure as the variable
+# `error`: {message, status, event, action}. Left unwired, the failure fails the run as before.
+ERROR = "error"
+ERROR_FIELDS = ("message", "status", "event", "action")
+
+
+def can_fail(kind: EventKind) -> bool:
+    """Whether an event of this kind can fail so that catching it makes sense: it declares the
+    errors it answers, writes, calls an action or reads the database. Not an event that answers
+    or raises (Response, Raise Error), a loop, Break, nor one that only routes the flow."""
+    if kind.answers is not None or kind.loops or kind.breaks or kind.flow_out == ():
+        return False
+    return bool(kind.errors) or kind.writes or kind.reads or kind.calls is not None
 
 
 class InputProblem(Exception):

@@ -1,4 +1,4 @@
-"""Send Email: queue a message; it is sent once the action has succeeded."""
+"""Send Email: write a message into the outbox; it is sent once the action has succeeded."""
 
 import re
 from email.utils import parseaddr
@@ -28,7 +28,7 @@ def _addresses(value) -> list[str]:
 
 
 async def run(ctx, inputs, settings):
-    """Check the addresses and queue the message for after the commit."""
+    """Check the addresses and write the message into the outbox (the run's transaction)."""
     to, cc = _addresses(inputs.get("to")), _addresses(inputs.get("cc"))
     if not to:
         raise ctx.error("no recipient: `to` is empty", status=422)
@@ -38,22 +38,24 @@ async def run(ctx, inputs, settings):
     subject = str(inputs.get("subject") or "")
     if _LINE_BREAK.search(subject):
         raise ctx.error("the subject must be one line: it has a line break", status=422)
-    ctx.send_mail(to=to, cc=cc, subject=subject, text=str(inputs.get("text") or ""),
+    await ctx.send_mail(to=to, cc=cc, subject=subject, text=str(inputs.get("text") or ""),
                   html=str(inputs.get("html") or ""))
     return {"sent": {"to": to, "cc": cc, "subject": subject}}
 
 
 EVENT = EventKind(
     id="send_email",
-    reads=False,
+    writes=True,  # the outbox row, in the run's transaction
     name="Send Email",
     category="Messaging",
     doc="Send a mail: `to` and `cc` (one address, several separated by commas, or a list), a "
         "subject, and a text and/or HTML body, each a literal or an expression such as "
-        "=concat('Welcome, ', newUser.name). The mail leaves only after the whole action has "
-        "succeeded, so a failed run sends nothing; a bad address or a subject with a line break "
-        "fails the action with status 422. Headless `serve` sends through the SMTP "
-        "server in the project settings; in the editor mails go to the Outbox.",
+        "=concat('Welcome, ', newUser.name). The mail is written into the outbox with the "
+        "action's other changes and leaves only after the whole action has succeeded, so a "
+        "failed run sends nothing; a mail server that is down does not change the action's "
+        "answer: the mail is retried until the server takes it. A bad address or a subject "
+        "with a line break fails the action with status 422. Headless `serve` sends through "
+        "the SMTP server in the project settings; in the editor mails go to the Outbox.",
     run=run,
     inputs=(
         Port("to", "Any", "Recipient address(es).", required=True),

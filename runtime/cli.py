@@ -254,7 +254,7 @@ def serve(args: argparse.Namespace) -> int:
                          allow_data_loss=args.allow_data_loss, log_format=args.log_format,
                          docs=not args.no_docs, workers=args.workers,
                          graceful_timeout=args.graceful_timeout, history=args.history,
-                         history_db=args.history_db)
+                         history_db=args.history_db, environment=args.environment)
     if config.workers > 1:
         if args.seed and asyncio.run(_seed_only(config)):
             return 1
@@ -359,6 +359,9 @@ BUILTINS: tuple[Command, ...] = (
         arg("--history-db", metavar="URL",
             help="where the run history goes: a file or database URL (default: NAME.runs.db "
                  "beside the project, or the --db database when it is PostgreSQL)"),
+        arg("--environment", default="production", metavar="NAME",
+            help="which .env.NAME file beside the project gives the project's environment "
+                 "values after the process environment (default production; then .env)"),
     )),
     Command("export-server", "write a folder to deploy a project on a server", export_server, (
         arg("file", help="the project file"),

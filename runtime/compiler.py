@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodes import catalogue, missing
-from nodes.kind import EventKind, Flow, Placed, compatible, record_model
-from runtime import expressions, testcases
+from nodes.kind import ERROR, ERROR_FIELDS, EventKind, Flow, Placed, compatible, record_model
+from runtime import cors, expressions, testcases
 from runtime.errors import ActionError, Problem, ProjectError
 from runtime.kinds import KindError, convert_field
 from runtime.paths import path_template
@@ -30,7 +30,8 @@ from runtime.project import (
 from runtime.schedule import parse_schedule
 from runtime.where import compile_where, describe, field_kinds
 
-NAMESPACES = LOCATIONS + ("auth",)  # the endpoint's variables, and auth.user when logged in
+# The endpoint's variables, auth.user when logged in, and the project's environment values.
+NAMESPACES = LOCATIONS + ("auth", "env")
 RESERVED = set(NAMESPACES) | {"id", "created_at"}
 # Paths the server answers itself (API docs, health checks): no endpoint may take them.
 RESERVED_PATHS = {"/openapi.json": "the OpenAPI document", "/docs": "the API docs page",
@@ -59,6 +60,9 @@ class Step:
     next: dict[str, Step | None] = field(default_factory=dict)
     label: str = ""
     pin: Any = None  # what the event returns when pins apply (editor runs): outputs or a Flow
+    # Its `error` port is wired and it may touch the database: the run takes a savepoint before
+    # it, so a failure undoes only its writes (nothing is taken on any other step).
+    savepoint: bool = False
 
     def settings(self, scope: dict, tx) -> dict[str, Any]:
         """The settings for this run: static ones shared, expression ones evaluated."""
@@ -208,8 +212,22 @@ class Compiler:
                 by_endpoint.setdefault(a.trigger.endpoint, plan)
         _settle_database(actions)
         self.problems += testcases.problems(p)  # warnings: a test of something deleted
+        self._check_environment()
+        self.problems += cors.problems(p.settings.cors)
         endpoints = [EndpointPlan(e, by_endpoint.get(e.name)) for e in p.endpoints]
         return CompiledProject(p, revision, actions, endpoints, self._auth_profiles())
+
+    def _check_environment(self) -> None:
+        """The declared environment values: names as variables have them, each once."""
+        seen: set[str] = set()
+        for i, v in enumerate(self.project.environment):
+            where = f"environment[{i}].name"
+            if not NAME_RE.match(v.name or ""):
+                self.problem(where, "a name starts with a letter or _ and has only letters, "
+                                    "digits and _ (as environment variables have)")
+            elif v.name in seen:
+                self.problem(where, f'"{v.name}" is declared twice')
+            seen.add(v.name)
 
     def _auth_profiles(self) -> dict[str, Evaluator]:
         """Check the auth profiles; compile their rules (which see `user`)."""
@@ -364,6 +382,7 @@ class Compiler:
         fields_of = {loc: {v.name for v in endpoint.variables if v.location == loc}
                      for loc in LOCATIONS} if endpoint else {loc: set() for loc in LOCATIONS}
         fields_of["auth"] = {"user"} if endpoint and endpoint.auth else set()
+        fields_of["env"] = {v.name for v in self.project.environment}
         scope_names: set[str] = set(NAMESPACES)
         values = _Values(self, fields_of, _body_records(self.project, endpoint))
 
@@ -392,21 +411,52 @@ class Compiler:
                                         describe(g.where)))
             scope_names = scope_names | {g.name}
 
+        if a.on_failure:
+            target = self.project.action(a.on_failure)
+            if target is None:
+                self.problem(f"{where}.on_failure", f'unknown action "{a.on_failure}"'
+                             + _did_you_mean(a.on_failure, [x.name for x in self.project.actions]))
+            elif target is a:
+                self.problem(f"{where}.on_failure", "an action cannot be its own on-failure "
+                                                    "action")
+        if any(x.on_failure == a.name for x in self.project.actions):
+            scope_names = scope_names | {ERROR}  # the failure it runs for (runtime.failures)
+
         graph = _Graph(self, a, where)
         steps: dict[str, Step] = {}
         order = graph.order()
         variables = {eid: self._variables(e) for eid, e in a.events.items()}
         values.all_names = set(scope_names).union(*variables.values())
+        if any(e.next.get(ERROR) for e in a.events.values()):
+            values.all_names.add(ERROR)  # there on its error branches only
         bodies = graph.bodies(order)
         defined_after: dict[str, set[str]] = {}
         dominators_after: dict[str, set[str]] = {}
+        failed_after: dict[str, set[str]] = {}  # events that failed on every path (error branch)
         database = READS if any(g.where is not None for g in loaders) else NONE
         calls: list[str | None] = []
+
+        def caught(p: str, eid: str) -> bool:
+            # Whether `eid` follows `p` only by p's error port and p's outputs are not given
+            # then (an event that raised; HTTP Request gives its outputs on `error`).
+            event, kind = a.events[p], self.kinds.get(a.events[p].kind)
+            return (kind is not None and kind.error_port and event.next.get(ERROR) == eid
+                    and kind.output(ERROR) is None
+                    and not any(t == eid for port, t in event.next.items() if port != ERROR))
 
         def edge(p: str, eid: str) -> set[str]:
             # After a loop's `done`, its item and index are gone.
             if p in bodies and a.events[p].next.get("done") == eid:
                 return defined_after[p] - variables[p]
+            event, kind = a.events[p], self.kinds.get(a.events[p].kind)
+            if kind is not None and kind.error_port and event.next.get(ERROR) == eid:
+                # On the error branch the failure is `error`; a failed event's outputs are not.
+                names = self.scopes[(a.name, p)] | {ERROR}
+                if not caught(p, eid):
+                    names |= variables[p] if kind.output(ERROR) is not None else set()
+                    if any(t == eid for port, t in event.next.items() if port != ERROR):
+                        names &= defined_after[p]
+                return names
             return defined_after[p]
 
         for eid in order:
@@ -415,13 +465,17 @@ class Compiler:
             if preds:
                 defined = set.intersection(*(edge(p, eid) for p in preds))
                 dominators = set.intersection(*(dominators_after[p] for p in preds))
+                failed = set.intersection(*(failed_after[p] | ({p} if caught(p, eid) else set())
+                                            for p in preds))
             else:
-                defined, dominators = set(scope_names), set()
+                defined, dominators, failed = set(scope_names), set(), set()
             kind = self.kinds.get(event.kind)
             inside = {loop for loop, body in bodies.items() if eid in body}
-            step = self._compile_event(a, event, kind, defined, dominators, values, bodies, inside)
+            step = self._compile_event(a, event, kind, defined, dominators, values, bodies,
+                                       inside, failed)
             defined_after[eid] = defined | variables[eid]
             dominators_after[eid] = dominators | {eid}
+            failed_after[eid] = failed
             self.scopes[(a.name, eid)] = defined
             if step is not None:
                 steps[eid] = step
@@ -436,6 +490,8 @@ class Compiler:
         for eid, step in steps.items():
             step.next = {port: steps.get(target) if target else None
                          for port, target in a.events[eid].next.items()}
+            step.savepoint = step.kind.error_port and step.next.get(ERROR) is not None and (
+                step.kind.writes or step.kind.reads or step.kind.calls is not None)
         for i, w in enumerate(a.wires):  # a wire to an event that is gone (an edited file);
             if w.target in a.events:  # one from a missing event is reported at its target
                 continue
@@ -510,7 +566,7 @@ class Compiler:
 
     def _compile_event(self, a: Action, event: Event, kind: EventKind | None, defined: set[str],
                        dominators: set[str], values: _Values, bodies: dict[str, set[str]],
-                       inside: set[str]) -> Step | None:
+                       inside: set[str], failed: set[str] = frozenset()) -> Step | None:
         where = f'actions["{a.name}"].events["{event.id}"]'
         if kind is None:
             why = missing(event.kind)  # a plug-in's kind: which package, and why it is absent
@@ -628,6 +684,10 @@ class Compiler:
                 ww = f'{where}.inputs.{port.name}'
                 if source is None or out is None:
                     self.problem(ww, f'wired from "{wire.source}.{wire.output}", which does not exist')
+                elif wire.source in failed:
+                    self.problem(ww, f'wired from event "{wire.source}", which failed on this '
+                                     "path (its error branch): read error.message, error.status "
+                                     "or error.event instead")
                 elif wire.source not in dominators:
                     self.problem(ww, f'wired from event "{wire.source}", which does not run before '
                                      'this event on every path')
@@ -765,6 +825,11 @@ class _Values:
             declared = self.fields_of.get(namespace, set())
             if attr not in declared:
                 ok = False
+                if namespace == "env":
+                    self.compiler.problem(where, f'env.{attr} is not one of the project\'s '
+                                          "environment values (add it under Environment)"
+                                          + _did_you_mean(attr, sorted(declared)))
+                    continue
                 self.compiler.problem(where, f'the endpoint has no {namespace} variable "{attr}"'
                                       + _did_you_mean(attr, sorted(declared)))
         for variable, name in _record_reads(source):
@@ -875,6 +940,8 @@ def scope_at(project: Project, action: Action, event_id: str,
             wired = frozenset(w.input for w in action.wires if w.target == event.id)
             model = record_model(kind.output_schema(port.name, Placed(event.settings, wired)))
             words += _record_words(name, project, model) if model else [name]
+    if ERROR in defined and ERROR not in words:  # on an error branch: the failure
+        words += [ERROR, *(f"{ERROR}.{f}" for f in ERROR_FIELDS)]
     seen: set[str] = set()
     return [w for w in words if not (w in seen or seen.add(w))]
 

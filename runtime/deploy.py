@@ -221,6 +221,15 @@ def env_example(project, file_name: str) -> str:
         else:
             lines.append(f"# {where} (the project file says ${{{name}}}).")
         lines.append(f"{name}=")
+    if project.environment:
+        lines += ["", "# The project's environment values (env.NAME in its expressions)."]
+    for v in project.environment:
+        if v.name in listed:
+            continue
+        listed.add(v.name)
+        lines.append(f"# env.{v.name}" + (f": {v.description}" if v.description else "")
+                     + (" (a secret)" if v.secret else ""))
+        lines.append(f"{v.name}=")
     if SMTP_PASSWORD_ENV not in listed:
         lines += ["# The SMTP password, if the project's mail server needs one: then set",
                   f'# settings.mail.password to "${{{SMTP_PASSWORD_ENV}}}" in the project file.',

@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from dotenv import dotenv_values
+
 from runtime.errors import Problem, ProjectError
 from runtime.project import Project, Settings
 
@@ -124,3 +126,63 @@ def with_references(project: Project) -> Project:
 
 __all__ = ["DB_ENV", "PLACES", "PROJECT_ENV", "SECRET_ENV", "SMTP_PASSWORD_ENV", "reference",
            "references", "resolve", "with_references"]
+
+
+# -- environment values of actions (env.NAME) ---------------------------------------------------
+
+ENV_FILE = ".env"
+
+
+def environment_values(project: Project, folder: str | os.PathLike | None, environment: str,
+                       environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The values of the project's declared environment values (`env.NAME` in expressions):
+    the process environment first, then `.env.ENVIRONMENT` and `.env` in the project's folder
+    (`environment` is e.g. "development" for the editor's live server, "production" for
+    serve). Values are never read from or written to the project file. A declared value that
+    none of them sets is a ProjectError naming it and where it may be set."""
+    if not project.environment:
+        return {}
+    env = os.environ if environ is None else environ
+    files: dict[str, str] = {}
+    if folder is not None:
+        for name in (f"{ENV_FILE}.{environment}", ENV_FILE):  # the first file to set one wins
+            path = os.path.join(folder, name)
+            if os.path.isfile(path):
+                for key, value in dotenv_values(path).items():
+                    if value is not None:
+                        files.setdefault(key, value)
+    values: dict[str, str] = {}
+    problems: list[Problem] = []
+    for v in project.environment:
+        value = env.get(v.name, files.get(v.name))
+        if value is None:
+            where = f"{ENV_FILE}.{environment} or {ENV_FILE}" + (
+                f" in {folder}" if folder is not None else "")
+            problems.append(Problem(f"environment.{v.name}",
+                                    f"{v.name} is not set: set it in the environment or in "
+                                    f"{where}" + (f" ({v.description})" if v.description
+                                                  else "")))
+        else:
+            values[v.name] = value
+    if problems:
+        raise ProjectError(problems)
+    return values
+
+
+def write_env_file(folder: str | os.PathLike, environment: str, values: Mapping[str, str]) -> str:
+    """Write the values of one environment to `.env.ENVIRONMENT` in the project's folder (the
+    editor's Environment dialog); returns the file's path. Keep it out of git."""
+    path = os.path.join(folder, f"{ENV_FILE}.{environment}")
+    lines = [f"{name}={_quoted(value)}" for name, value in values.items() if value is not None]
+    temp = path + ".tmp"
+    with open(temp, "w", encoding="utf-8") as out:
+        out.write("# Environment values of the project (env.NAME); keep this file out of git.\n")
+        out.write("\n".join(lines) + ("\n" if lines else ""))
+    os.replace(temp, path)
+    return path
+
+
+def _quoted(value: str) -> str:
+    if value and all(c.isalnum() or c in "-_./:@+,=" for c in value):
+        return value
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"

@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from nodes.kind import BREAK, MAX_ITEMS, Each, Flow
+from nodes.kind import BREAK, ERROR, MAX_ITEMS, Each, Flow
 from nodes.values import CLOCK
+from runtime import outbox
 from runtime.compiler import NONE, WRITES, ActionPlan, Step
 from runtime.errors import ActionError, new_reference
-from runtime.mail import Mail, MailError
+from runtime.mail import Mail
 from runtime.store import Change, Store
 
 DEFAULT_TIMEOUT = 5.0
@@ -52,9 +53,12 @@ class Context:
 
     __slots__ = ("db", "step", "response", "logs", "action", "runner", "_fields")
 
-    def send_mail(self, **fields: Any) -> None:
-        """Queue a mail (to, cc, subject, text, html); it is sent after the commit."""
-        self.runner.mails.append(Mail(**fields))
+    async def send_mail(self, **fields: Any) -> None:
+        """Write a mail (to, cc, subject, text, html) into the outbox in this run's transaction
+        (runtime.outbox): it leaves after the commit, and never when the run is undone."""
+        mail = Mail(**fields)
+        await outbox.queue(self.db, mail, self.action)
+        self.runner.mails.append(mail)
 
     def __init__(self, db, fields: dict[str, frozenset[str]], action: str = ""):
         self.db = db
@@ -78,6 +82,12 @@ class Context:
         the wall clock in UTC."""
         clock = self.service("clock")
         return clock() if clock is not None else datetime.now(UTC)
+
+    def remaining(self) -> float | None:
+        """Seconds left before the run's time limit stops it (None: no limit)."""
+        limit = self.runner.start.limit if self.runner is not None else None
+        deadline = limit.when() if limit is not None else None
+        return None if deadline is None else deadline - asyncio.get_running_loop().time()
 
     def log(self, message: str, level: str = "info") -> None:
         """Write to the server log (and the run's trace), naming the action and event."""
@@ -164,15 +174,9 @@ async def _run(plan: ActionPlan, store: Store, inputs: dict[str, Any], trace: bo
             changes = list(tx.changes)
             if dry_run:
                 await tx.rollback()
-    mailer = services.get("mail")
-    if mailer is not None and not dry_run:
-        for mail in runner.mails:  # only after the commit: a failed run sends nothing
-            try:
-                await mailer.send(mail)
-            except MailError as e:
-                raise ActionError(f"the action's changes were saved, but the mail to "
-                                  f"{', '.join(mail.to)} could not be sent: {e}", status=502,
-                                  action=plan.action.name) from None
+    sender = services.get("outbox")
+    if runner.mails and sender is not None and not dry_run:
+        sender.wake()  # committed: deliver now, not at the sender's next poll
     return RunResult(status, value, steps, changes, runner.mails)
 
 
@@ -207,10 +211,12 @@ class _Runner:
         self.pins = bool(services.get("pins"))
         self.debugger = services.get("debugger")
         self.stepping = False  # the debugger said Step: pause at the next event too
+        self.savepoints = 0  # how many were taken: each gets its own name
 
     async def action(self, plan: ActionPlan, inputs: dict[str, Any]) -> tuple[Any, int]:
         """Load the globals, run the chain from the trigger, compute the response."""
         scope = dict(inputs)
+        scope["env"] = self.services.get("env") or {}  # the project's environment values
         ctx = Context(self.tx, self.store.fields, plan.action.name)
         ctx.runner = self
         for g in plan.globals:
@@ -253,8 +259,10 @@ class _Runner:
             if deadline is not None:
                 limit.reschedule(deadline + (loop.time() - paused))
         if command == "stop":
-            raise ActionError(f"stopped in the debugger at {step.label}; nothing the run wrote "
-                              "was kept", status=409)
+            stop = ActionError(f"stopped in the debugger at {step.label}; nothing the run "
+                               "wrote was kept", status=409)
+            stop.final = True  # not a failure of the event: no error branch catches it
+            raise stop
         self.stepping = command == "step"
 
     async def call(self, name: str, values: dict[str, Any]) -> Any:
@@ -287,6 +295,7 @@ class _Runner:
             mark = len(tx.changes)
             ins: dict[str, Any] = {}
             pinned = self.pins and step.pin is not None
+            savepoint = await self._savepoint(tx) if step.savepoint else None
             try:
                 for name, evaluate in step.inputs:
                     ins[name] = evaluate(scope)
@@ -302,7 +311,11 @@ class _Runner:
                 if trace:
                     steps.append(StepTrace(step.id, step.kind.id, ins, None, None,
                                            _ms(started), e.message, tx.changes[mark:]))
+                message = e.message
                 _locate(e, step, plan)
+                if step.next.get(ERROR) is not None and not getattr(e, "final", False):
+                    step = await self._caught(step, e, message, scope, savepoint, mark)
+                    continue
                 e.trace = steps
                 raise
             except Exception as e:  # an event's own bug must still name the event
@@ -316,13 +329,22 @@ class _Runner:
                 if trace:
                     steps.append(StepTrace(step.id, step.kind.id, ins, None, None,
                                            _ms(started), error.logged, tx.changes[mark:]))
+                message = error.message
                 _locate(error, step, plan)
+                if step.next.get(ERROR) is not None:
+                    step = await self._caught(step, error, message, scope, savepoint, mark)
+                    continue
                 error.trace = steps
                 raise error from e
+            if savepoint is not None:
+                await tx.release(savepoint[0])
             port = "next"
             kind_of = type(out)
             if kind_of is Flow:
                 port, out = out.port, out.outputs
+                if port == ERROR:  # it failed without raising (HTTP Request, a pinned failure)
+                    scope[ERROR] = {"message": str((out or {}).get(ERROR) or "failed"),
+                                    "status": 502, "event": step.id, "action": plan.action.name}
             if kind_of is Each:
                 if trace:
                     steps.append(StepTrace(step.id, step.kind.id, ins, {"count": len(out.items)},
@@ -347,6 +369,32 @@ class _Runner:
                 raise error
             step = following
         return False
+
+    async def _savepoint(self, tx) -> tuple[str, int] | None:
+        """A savepoint before an event whose error port is wired and that may touch the
+        database, with the number of mails queued so far (None without a transaction)."""
+        if type(tx) is NoDatabase:
+            return None
+        self.savepoints += 1
+        name = f"ag_event_{self.savepoints}"
+        await tx.savepoint(name)
+        return name, len(self.mails)
+
+    async def _caught(self, step: Step, error: ActionError, message: str, scope: dict,
+                      savepoint: tuple[str, int] | None, mark: int) -> Step:
+        """An event failed and its error port is wired: undo its writes (and the mail it
+        queued), put the failure in scope as `error`, and go on with the error branch."""
+        if savepoint is not None:
+            await self.tx.rollback_to(savepoint[0], mark)
+            del self.mails[savepoint[1]:]
+        scope[ERROR] = {"message": message, "status": error.status, "event": step.id,
+                        "action": error.action}
+        if step.kind.output(ERROR) is not None:  # its outputs are given on failure (HTTP Request)
+            for output, slot in step.outputs:
+                scope[slot] = message if output == ERROR else None
+        action_log.info("[%s %s] failed, caught by its error port: %s", error.action, step.id,
+                        error.logged)
+        return step.next[ERROR]
 
     async def each(self, plan: ActionPlan, step: Step, items, scope: dict, ctx: Context) -> None:
         """Run a loop's `each` branch once per item, with the item and index in scope."""

@@ -25,9 +25,9 @@ from aiohttp import web
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.schema import CreateTable
 
-from runtime import logs
+from runtime import logs, outbox
 from runtime.compiler import ActionPlan, CompiledProject, compile_project
-from runtime.environ import DB_ENV, PROJECT_ENV, resolve
+from runtime.environ import DB_ENV, PROJECT_ENV, environment_values, resolve
 from runtime.errors import MigrationError, ProjectError, StaleRevision
 from runtime.executor import DEFAULT_TIMEOUT
 from runtime.history import DAYS, KEEP, MODES, RunHistory, for_server
@@ -74,12 +74,21 @@ class ServeConfig:
     trace: bool = False  # record every run's steps (the editor's live server)
     dry_run_header: bool = False  # honour X-Actiongraph-Dry-Run (the editor's live server)
     pins: bool = False  # pinned events return their pinned output (the editor's live server)
+    # Browsers on http://localhost:* and http://127.0.0.1:* may call it (the editor's live server)
+    local_origins: bool = False
     schedules: bool = True  # run scheduled actions while the application runs
+    # Deliver the outbox's mail while the application runs (runtime.outbox); the retry timing
+    # comes from ACTIONGRAPH_MAIL_RETRY / ACTIONGRAPH_MAIL_ATTEMPTS in `environ`.
+    send_mail: bool = True
     history: str = "off"  # which runs the run history records: off, errors or full (runtime.history)
     history_db: str | None = None  # where: a file or URL (default: NAME.runs.db, or a PostgreSQL --db)
     history_keep: int = KEEP  # runs kept
     history_days: float = DAYS  # days a run is kept
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    # Which `.env.NAME` file gives the project's env.NAME values (after the process
+    # environment), and the folder it is in (default: the project file's).
+    environment: str = "production"
+    env_dir: str | None = None
 
     @property
     def url(self) -> str:
@@ -125,7 +134,7 @@ class ServeConfig:
                    log_format=log_format,
                    docs=env.get("ACTIONGRAPH_DOCS", "1").lower() not in ("0", "false", "no"),
                    history=history, history_db=env.get("ACTIONGRAPH_HISTORY_DB") or None,
-                   environ=env)
+                   environment=env.get("ACTIONGRAPH_ENVIRONMENT") or "production", environ=env)
 
 
 class Host:
@@ -142,7 +151,7 @@ class Host:
                                  trace=config.trace or config.history == "full",
                                  services=dict(services or {}),
                                  dry_run_header=config.dry_run_header, pins=config.pins,
-                                 history=config.history)
+                                 history=config.history, local_origins=config.local_origins)
         self.state.swap(compiled)
         # The run history, when on: a listener like the editor's server log ("off" adds nothing).
         self.history: RunHistory | None = None
@@ -152,6 +161,10 @@ class Host:
                 project=compiled.project, keep=config.history_keep, days=config.history_days)
             self.state.listeners.append(self.history.add)
         self.scheduler = Scheduler(self, clock)
+        first_retry, attempts = outbox.settings_from(config.environ)
+        self.sender = outbox.Sender(store, lambda: self.state.services["mail"],
+                                    first_retry=first_retry, attempts=attempts)
+        self.state.services["outbox"] = self.sender  # runs that queued mail wake it
         self._app: web.Application | None = None
         self._runner: web.AppRunner | None = None
         self._deploying = asyncio.Lock()
@@ -176,8 +189,22 @@ class Host:
             project, compiled = load_project(config.project, config.environ)
         elif compiled is None:
             compiled = compile_project(project, revision)
+        folder = config.env_dir or (os.path.dirname(os.path.abspath(config.project))
+                                    if config.project else None)
+        try:
+            env = environment_values(compiled.project, folder, config.environment,
+                                     config.environ)
+        except ProjectError as e:
+            raise StartupError("; ".join(p.message for p in e.problems)) from None
+        services = {**(services or {}), "env": env}
         store, changes = await open_store(config.url, compiled.project, config.allow_data_loss,
                                           migrate)
+        try:  # also on a database taken as it is: the table is ours, not the project's
+            await outbox.ensure_table(store)
+        except (OSError, sa_exc.SQLAlchemyError, TimeoutError) as e:
+            await store.close()
+            raise StartupError(f"cannot prepare the mail outbox in {safe_url(config.url)}: "
+                               f"{_reason(e)}") from None
         return cls(config, compiled, store, changes, services, clock)
 
     # -- what is served -----------------------------------------------------------------------
@@ -273,6 +300,8 @@ class Host:
     async def _lifetime(self, app: web.Application) -> AsyncIterator[None]:
         if self.config.schedules:
             self.scheduler.start()
+        if self.config.send_mail:
+            self.sender.start()
         yield
         await self._release()
 
@@ -289,6 +318,7 @@ class Host:
             return
         self._closed = True
         await self.scheduler.stop()
+        await self.sender.stop()
         await self.state.close()
         if self.history is not None:  # writes what is queued, off the loop
             await asyncio.to_thread(self.history.close)

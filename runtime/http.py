@@ -51,6 +51,12 @@ class GuardedResolver(AbstractResolver):
         await self._resolver.close()
 
 
+class Unreachable(ValueError):
+    """No answer: a timeout or a connection error (a call that may succeed when retried)."""
+
+    retryable = True  # what HTTP Request reads (nodes/ does not import runtime/)
+
+
 class HttpClient:
     """One shared aiohttp session for a server's HTTP Request events."""
 
@@ -111,6 +117,6 @@ class HttpClient:
             raise ValueError(f"{e}; allow private addresses in the project settings to reach "
                              "it") from None
         except TimeoutError:
-            raise ValueError(f"no answer from {parsed.host} within {timeout:g} s") from None
+            raise Unreachable(f"no answer from {parsed.host} within {timeout:g} s") from None
         except aiohttp.ClientError as e:
-            raise ValueError(f"{parsed.host}: {e}") from None
+            raise Unreachable(f"{parsed.host}: {e}") from None

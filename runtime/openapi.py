@@ -27,6 +27,7 @@ from typing import Any
 from nodes import catalogue
 from nodes.kind import NULL, EventKind, nullable
 from runtime import kinds as _kinds
+from runtime.cors import CorsPolicy
 from runtime.paths import path_template
 from runtime.project import Action, Endpoint, Model, Project, Variable
 
@@ -349,6 +350,13 @@ class _Builder:
                                "schema).",
             },
         }
+        policy = CorsPolicy.of(p.settings.cors)
+        if policy is not None:  # browsers on other origins: which may call, how (runtime.cors)
+            cors = doc["x-cors"] = policy.describe()
+            who = "any origin" if cors["origins"] == ["*"] else ", ".join(cors["origins"])
+            doc["info"]["description"] += (
+                f" Browsers on {who} may call it (CORS: preflight answered, also on errors"
+                + (", with credentials" if cors["credentials"] else "") + "; see `x-cors`).")
         if server_url:
             doc["servers"] = [{"url": server_url.rstrip("/")}]
         doc["paths"] = paths

@@ -172,6 +172,9 @@ class Action:
     wires: list[Wire] = field(default_factory=list)
     positions: dict[str, tuple[float, float]] = field(default_factory=dict)
     id: str = ""
+    # The action run, in a transaction of its own, when a run of this one fails (after its
+    # rollback), with the failure as its variables (runtime.failures); "" for none.
+    on_failure: str = ""
 
     def add_event(self, kind: str, *, after: str | None = None, port: str = "next",
                   description: str = "", **settings: Any) -> Event:
@@ -225,6 +228,17 @@ class MailSettings:
 
 
 @dataclass
+class CorsSettings:
+    """Which browser origins may call the API (runtime.cors answers for it); none by default."""
+
+    origins: list[str] = field(default_factory=list)  # "https://app.example.com", or "*"
+    methods: list[str] = field(default_factory=lambda: list(METHODS))
+    headers: list[str] = field(default_factory=lambda: ["Authorization", "Content-Type"])
+    credentials: bool = False  # cookies and Authorization from the browser ("*" then refused)
+    max_age: int = 600  # seconds a browser may keep a preflight answer
+
+
+@dataclass
 class HistorySettings:
     """What the run history (runtime.history) masks besides passwords, hashes and tokens."""
 
@@ -264,10 +278,22 @@ class Settings:
     mail: MailSettings = field(default_factory=MailSettings)
     allow_private_http: bool = False  # let HTTP Request reach link-local/metadata addresses
     history: HistorySettings = field(default_factory=HistorySettings)
+    cors: CorsSettings = field(default_factory=CorsSettings)
 
     def auth_profile(self, name: str) -> AuthProfile | None:
         """The auth profile called `name`, or None."""
         return next((p for p in self.auth_profiles if p.name == name), None)
+
+
+@dataclass
+class EnvVar:
+    """An environment value the project's expressions read as `env.NAME` (an API key, a URL).
+    Its value is never in the project file: the process environment or a `.env` file beside the
+    project gives it (runtime.environ.environment_values)."""
+
+    name: str
+    description: str = ""
+    secret: bool = False  # masked in the editor and the run history
 
 
 @dataclass
@@ -280,6 +306,7 @@ class Project:
     actions: list[Action] = field(default_factory=list)
     settings: Settings = field(default_factory=Settings)
     tests: list[TestCase] = field(default_factory=list)
+    environment: list[EnvVar] = field(default_factory=list)
 
     # -- lookups -------------------------------------------------------------
     def model(self, name: str) -> Model | None:
@@ -367,6 +394,9 @@ def to_data(project: Project) -> dict[str, Any]:
     }
     if project.tests:  # absent when empty, so files without tests keep their bytes
         data["tests"] = [_test_data(t) for t in project.tests]
+    if project.environment:  # absent when empty, as tests
+        data["environment"] = [{"name": v.name, "description": v.description,
+                                "secret": v.secret} for v in project.environment]
     return data | {
         "settings": _settings_data(project.settings),
         "layout": layout,
@@ -414,7 +444,23 @@ def _settings_data(s: Settings) -> dict:
         "allow_private_http": s.allow_private_http,
         # absent when empty, so files that mask nothing more keep their bytes
         **({"history": {"mask": list(s.history.mask)}} if s.history.mask else {}),
+        **({"cors": _cors_data(s.cors)} if s.cors != CorsSettings() else {}),
     }
+
+
+def _cors_data(c: CorsSettings) -> dict:
+    return {"origins": list(c.origins), "methods": list(c.methods), "headers": list(c.headers),
+            "credentials": c.credentials, "max_age": c.max_age}
+
+
+def _cors_from(data: dict | None) -> CorsSettings:
+    data, cors = data or {}, CorsSettings()
+    for key in ("origins", "methods", "headers"):
+        if key in data:
+            setattr(cors, key, list(data[key]))
+    cors.credentials = bool(data.get("credentials", cors.credentials))
+    cors.max_age = data.get("max_age", cors.max_age)
+    return cors
 
 
 def _settings_from(data: dict) -> Settings:
@@ -428,6 +474,7 @@ def _settings_from(data: dict) -> Settings:
                              ("host", "port", "security", "username", "password", "sender")}),
         allow_private_http=bool(data.get("allow_private_http", False)),
         history=HistorySettings(mask=list((data.get("history") or {}).get("mask") or [])),
+        cors=_cors_from(data.get("cors")),
     )
 
 
@@ -508,6 +555,7 @@ def _action_data(a: Action) -> dict:
             for v in a.variables
         ],
         "response": {"value": a.response_value, "status": a.response_status},
+        **({"on_failure": a.on_failure} if a.on_failure else {}),
         "start": a.start,
         "events": {
             eid: {"kind": e.kind, "version": e.version, "description": e.description,
@@ -565,7 +613,7 @@ def from_data(data: dict[str, Any]) -> Project:
                                       value=v.get("value"), required=v.get("required", True))
                        for v in ad.get("variables", [])],
             response_value=response.get("value"), response_status=response.get("status", 200),
-            start=ad.get("start"),
+            start=ad.get("start"), on_failure=ad.get("on_failure") or "",
         )
         for eid, ev in ad.get("events", {}).items():
             action.events[eid] = Event(kind=ev["kind"], version=ev.get("version", 1),
@@ -580,6 +628,8 @@ def from_data(data: dict[str, Any]) -> Project:
         action.positions = {k: (v[0], v[1]) for k, v in layout.get(action.id, {}).items()}
         project.actions.append(action)
     project.tests = [_test_from(td) for td in data.get("tests") or []]
+    project.environment = [EnvVar(v["name"], v.get("description", ""), bool(v.get("secret")))
+                           for v in data.get("environment") or []]
     return project
 
 
@@ -623,6 +673,6 @@ def check_unique(items, what: str, where: str) -> list[Problem]:
 
 
 __all__ = [
-    "Action", "Endpoint", "Event", "Example", "Field", "GlobalVariable", "Model", "Project",
+    "Action", "Endpoint", "EnvVar", "Event", "Example", "Field", "GlobalVariable", "Model", "Project",
     "ProjectError", "TestCase", "Trigger", "Variable", "Wire", "from_data", "to_data", "path_variables",
 ]

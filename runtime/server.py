@@ -16,9 +16,11 @@ from aiohttp import web, web_protocol
 from runtime.auth import AuthService
 from runtime.binder import MAX_BODY_KEY, Binder
 from runtime.compiler import ActionPlan, CompiledProject, EndpointPlan
+from runtime.cors import CorsPolicy, is_preflight
 from runtime.docs import render_docs_html
 from runtime.errors import ActionError, ValidationError, new_reference
 from runtime.executor import DEFAULT_TIMEOUT, run_action
+from runtime.failures import ON_FAILURE, failure_inputs
 from runtime.http import HttpClient
 from runtime.logs import write_access
 from runtime.mail import SmtpMailer
@@ -101,6 +103,9 @@ class ServerState:
     history: str = "off"
     pins: bool = False  # pinned events return their pinned output (the editor's live server)
     debugger: Any = None  # runtime.debugger.Debugger for runs started from the editor
+    # Also allow http://localhost:* and http://127.0.0.1:* origins (the editor's live server).
+    local_origins: bool = False
+    cors: CorsPolicy | None = None  # the project's settings.cors, made per revision
 
     def report(self, record: RunRecord) -> None:
         """Log a finished run and tell the listeners (the editor's server log)."""
@@ -128,7 +133,8 @@ class ServerState:
             self.services["http"] = HttpClient(allow)
             if http is not None:
                 self.retired.append(http)
-        self.compiled, self.table = compiled, table
+        cors = CorsPolicy.of(compiled.project.settings.cors, local=self.local_origins)
+        self.compiled, self.table, self.cors = compiled, table, cors
 
     async def close(self) -> None:
         """Close the outgoing HTTP clients and the store (the server has stopped)."""
@@ -185,6 +191,16 @@ class ServerState:
         else:
             record.status, record.result = result.status, result
             record.trace, record.changes = result.trace, result.changes
+        failure = record.failure
+        if failure is not None and plan is not None and plan.action.on_failure and \
+                source != ON_FAILURE and not dry_run and not getattr(failure, "final", False):
+            # After the rollback, in a transaction of its own; its own failure is logged and
+            # never starts another on-failure run.
+            after = await self.run(plan.action.on_failure, failure_inputs(
+                name, failure, record.inputs), ON_FAILURE)
+            if after.failure is not None:
+                log.error('on-failure action "%s" of "%s" failed: %s', after.action, name,
+                          after.error)
         record.ms = (time.perf_counter() - started) * 1000
         if report:
             self.report(record)
@@ -223,6 +239,29 @@ def _json_parse_error(self, request, status: int = 500, exc: BaseException | Non
 
 LINE_LIMIT = 8190  # aiohttp's limit on a request line and on a header
 web_protocol.RequestHandler.handle_error = _json_parse_error  # every server of this process
+
+
+@web.middleware
+async def cors_middleware(request: web.Request, handler) -> web.StreamResponse:
+    """Answer preflights and add the CORS headers to every answer, errors included, so a
+    browser on an allowed origin can read them (runtime.cors); unchanged without settings.cors."""
+    policy = request.app[STATE].cors
+    if policy is None:
+        return await handler(request)
+    origin = request.headers.get("Origin")
+    if origin is not None and is_preflight(request):
+        served = request.app[STATE].table.match("OPTIONS", request.path)[0]
+        if served is None:  # /healthz, /readyz, /docs, /openapi.json answer GET
+            fixed = await request.app.router.resolve(request.clone(method="GET"))
+            served = None if fixed.handler is dispatch else ("GET",)
+        return policy.preflight(origin, served, request.path)
+    try:
+        response = await handler(request)
+    except web.HTTPException as e:  # aiohttp's own answers (e.g. 413 before the binder)
+        policy.decorate(e.headers, origin)
+        raise
+    policy.decorate(response.headers, origin)
+    return response
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
@@ -426,7 +465,7 @@ def server_app(state: ServerState, *, max_body: int = MAX_BODY, docs: bool = Tru
 
     `docs=False` leaves out /docs and /openapi.json (they then answer 404 like any unknown
     path). Whoever owns the state closes it (`ServerState.close`)."""
-    app = web.Application(client_max_size=max_body)
+    app = web.Application(client_max_size=max_body, middlewares=[cors_middleware])
     app[MAX_BODY_KEY] = max_body
     app[STATE] = state
     app.router.add_get("/healthz", healthz)  # before the catch-all, like every fixed route

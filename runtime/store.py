@@ -205,6 +205,23 @@ class Transaction:
         await self.conn.rollback()
         await self.conn.begin()
 
+    # A savepoint around one event whose `error` port is wired: a failure undoes its writes only
+    # (on PostgreSQL it also clears the failed statement's abort of the transaction).
+    async def savepoint(self, name: str) -> None:
+        """Mark where an event starts (`name` is the executor's, never a user's)."""
+        await self._execute(sa.text(f"SAVEPOINT {name}"))
+
+    async def release(self, name: str) -> None:
+        """The event succeeded: forget the mark, keeping its writes."""
+        await self._execute(sa.text(f"RELEASE SAVEPOINT {name}"))
+
+    async def rollback_to(self, name: str, changes: int) -> None:
+        """The event failed: undo what it wrote since the mark (and the `changes` after the
+        first `changes` ones), then forget the mark."""
+        await self.conn.execute(sa.text(f"ROLLBACK TO SAVEPOINT {name}"))
+        await self.conn.execute(sa.text(f"RELEASE SAVEPOINT {name}"))
+        del self.changes[changes:]
+
     # -- helpers -------------------------------------------------------------
     def table(self, model: str) -> sa.Table:
         """The table of a model; an unknown model is an ActionError."""
@@ -496,6 +513,20 @@ class SqliteTransaction(Transaction):
         self._undo()
         await self.database.run(self.connection, "BEGIN IMMEDIATE" if self.writes else "BEGIN",
                                 (), write=True)
+
+    async def savepoint(self, name: str) -> None:
+        """Mark where an event starts (see Transaction.savepoint)."""
+        await self.database.run(self.connection, f"SAVEPOINT {name}", (), write=True)
+
+    async def release(self, name: str) -> None:
+        """The event succeeded: forget the mark, keeping its writes."""
+        await self.database.run(self.connection, f"RELEASE {name}", (), write=True)
+
+    async def rollback_to(self, name: str, changes: int) -> None:
+        """The event failed: undo what it wrote since the mark, then forget the mark."""
+        await self.database.run(self.connection, f"ROLLBACK TO {name}", (), write=True)
+        await self.database.run(self.connection, f"RELEASE {name}", (), write=True)
+        del self.changes[changes:]
 
     async def _execute(self, statement, parameters=None):
         sql, params, compiled = self.database.statements.prepare(statement, parameters)

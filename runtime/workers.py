@@ -70,6 +70,8 @@ ENV = {
     "ACTIONGRAPH_LOG_FORMAT": "json (default) or text",
     "ACTIONGRAPH_DOCS": "0: do not serve /docs and /openapi.json",
     "ACTIONGRAPH_HISTORY": "run history: errors (default: failed runs), full or off",
+    "ACTIONGRAPH_ENVIRONMENT": "which .env.NAME file beside the project gives its env.NAME "
+                               "values after the process environment (default production)",
     "ACTIONGRAPH_HISTORY_DB": "where the run history goes (default: NAME.runs.db beside the "
                               "project, or the _actiongraph_runs table of a PostgreSQL database)",
     REUSE_PORT_ENV: "0: workers share one listening socket (default on Linux: one each, "

@@ -14,6 +14,7 @@ import sqlite3
 import subprocess
 import tempfile
 import threading
+import time
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -385,6 +386,30 @@ class Inbox:
     def __init__(self):
         self.messages = []
         self.port = 0
+        self.controller = None
+
+    def down(self) -> None:
+        """Stop the server: connections to its port are refused until `up`."""
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def up(self) -> None:
+        """(Re)start the server on its port."""
+        from aiosmtpd.controller import Controller
+
+        if self.controller is None:
+            self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+            self.controller.start()
+
+    async def wait(self, count: int = 1, timeout: float = 10.0) -> list:
+        """The messages once at least `count` have arrived (mail leaves after the commit, from
+        the server's background sender); an AssertionError after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count:
+            assert time.monotonic() < deadline, f"{len(self.messages)} of {count} mails arrived"
+            await asyncio.sleep(0.02)
+        return self.messages
 
     async def handle_DATA(self, server, session, envelope):
         from email import message_from_bytes, policy
@@ -399,14 +424,11 @@ def smtp():
     """A real SMTP server (aiosmtpd) on a free loopback port; its messages are in `.messages`."""
     import socket
 
-    from aiosmtpd.controller import Controller
-
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     inbox = Inbox()
     inbox.port = port
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
+    inbox.up()
     yield inbox
-    controller.stop()
+    inbox.down()

@@ -1,4 +1,5 @@
-"""Send Email through a real SMTP server (aiosmtpd) on loopback: sent after commit, never on failure."""
+"""Send Email through a real SMTP server (aiosmtpd) on loopback: sent after commit, never on failure
+(the outbox itself: tests/test_outbox.py)."""
 
 import socket
 
@@ -35,7 +36,7 @@ async def test_the_mail_arrives_after_the_action_succeeds(serve, smtp):
     status, body, _ = await s.call("POST", "/v1/join", json={"email": "ann@example.org",
                                                              "name": "Ann"})
     assert status == 201, body
-    [(rcpts, msg)] = smtp.messages
+    [(rcpts, msg)] = await smtp.wait(1)
     assert rcpts == ["ann@example.org", "boss@shop.example"]
     assert msg["Subject"] == "Welcome, Ann" and msg["From"] == "hello@shop.example"
     assert msg.get_body(("plain",)).get_content().strip() == "Hi Ann, thanks for joining."
@@ -47,14 +48,17 @@ async def test_a_failed_run_sends_nothing(serve, smtp):
     status, body, _ = await s.call("POST", "/v1/join", json={"email": "m@example.org",
                                                              "name": "Mallory"})
     assert status == 500 and body["event"] == "n4"
-    assert smtp.messages == [] and s.rows("select count(*) from Members") == [(0,)]
+    assert s.rows("select count(*) from Members") == [(0,)]
+    assert s.rows("select count(*) from _actiongraph_outbox") == [(0,)]
     await s.call("POST", "/v1/join", json={"email": "ann@example.org", "name": "Ann"})
     status, body, _ = await s.call("POST", "/v1/join", json={"email": "ann@example.org",
                                                              "name": "Ann again"})
-    assert status == 409 and len(smtp.messages) == 1
+    assert status == 409
+    [(rcpts, _msg)] = await smtp.wait(1)  # Ann's welcome, and neither of the failed runs' mail
+    assert rcpts[0] == "ann@example.org"
 
 
-async def test_bad_addresses_and_an_unreachable_server_are_clear(serve, smtp):
+async def test_bad_addresses_fail_the_run_and_an_unreachable_server_does_not(serve, smtp):
     p = welcome_project(smtp.port)
     p.actions[0].events["n2"].settings["cc"] = "not an address"
     s = await serve(p)
@@ -68,7 +72,11 @@ async def test_bad_addresses_and_an_unreachable_server_are_clear(serve, smtp):
     s2 = await serve(welcome_project(dead))
     status, body, _ = await s2.call("POST", "/v1/join", json={"email": "b@example.org",
                                                               "name": "B"})
-    assert status == 502 and "could not be sent" in body["error"]
+    assert status == 201, body  # saved, and said so: the mail waits in the outbox
+    await s2.host.sender.deliver_due()
+    [(status, attempts, error)] = s2.rows("select status, attempts, last_error "
+                                          "from _actiongraph_outbox")
+    assert (status, attempts) == ("pending", 1) and f"127.0.0.1:{dead}" in error
 
 
 def test_send_email_needs_a_recipient_and_subject():

@@ -86,7 +86,7 @@ async def test_sign_up_answers_a_token_stores_a_hash_and_sends_a_welcome(serve, 
     assert email == "ann@example.org"
     assert stored.startswith("$argon2id$") and ANN["password"] not in stored
 
-    [(recipients, mail)] = smtp.messages
+    [(recipients, mail)] = await smtp.wait(1)
     assert recipients == ["ann@example.org"] and mail["To"] == "ann@example.org"
     assert mail["From"] == "Sign-up example <welcome@example.com>"
     assert mail["Subject"] == "Welcome, Ann!"
@@ -101,7 +101,7 @@ async def test_sign_up_answers_a_token_stores_a_hash_and_sends_a_welcome(serve, 
 async def test_a_second_sign_up_with_the_same_email_is_refused_without_mail(serve, smtp):
     s = await serve(signup_project(smtp.port))
     status, _, _ = await s.call("POST", "/v1/signup", json=ANN)
-    assert status == 201 and len(smtp.messages) == 1
+    assert status == 201 and len(await smtp.wait(1)) == 1
     for email in ("ann@example.org", "  Ann@Example.ORG "):
         again = {**ANN, "email": email, "name": "Another Ann", "password": "something else"}
         status, body, _ = await s.call("POST", "/v1/signup", json=again)
@@ -151,7 +151,7 @@ async def test_the_welcome_html_escapes_the_name(serve, smtp):
     status, body, _ = await s.call("POST", "/v1/signup",
                                    json={**ANN, "name": "Ann & <i>Bob</i>"})
     assert status == 201, body
-    [(_, mail)] = smtp.messages
+    [(_, mail)] = await smtp.wait(1)
     assert mail["Subject"] == "Welcome, Ann & <i>Bob</i>!"
     html = mail.get_body(("html",)).get_content()
     assert "<b>Ann &amp; &lt;i&gt;Bob&lt;/i&gt;</b>" in html and "<i>" not in html
@@ -221,12 +221,13 @@ async def test_actiongraph_serve_signs_up_over_http(tmp_path, smtp, database):
             me = f"http://127.0.0.1:{port}/v1/me"
             async with http.get(me, headers=bearer(body["token"])) as r:
                 assert r.status == 200 and (await r.json())["email"] == "ann@example.org"
+            await smtp.wait(1)  # sent by the server's background sender, after the commit
     finally:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
     assert "password" not in body["user"]
-    [(recipients, mail)] = smtp.messages
+    [(recipients, mail)] = await smtp.wait(1)
     assert recipients == ["ann@example.org"] and "Ann" in mail["Subject"]
     if url:
         [(stored,)] = database.rows(url, "select password from Users")
