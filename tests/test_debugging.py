@@ -5,29 +5,12 @@ import asyncio
 
 import pytest
 from aiohttp import web
+from services import local_service
 
 from runtime.compiler import check
 from runtime.debugger import Debugger
 from runtime.project import Field, Project, Trigger, Variable, from_data, to_data
 from runtime.server import TAG_HEADER
-
-
-async def outside_service():
-    """A real HTTP service on loopback that counts its calls."""
-    calls = []
-
-    async def rate(request):
-        calls.append(request.path)
-        return web.json_response({"rate": 2})
-
-    app = web.Application()
-    app.router.add_get("/rate", rate)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    return runner, f"http://127.0.0.1:{port}/rate", calls
 
 
 def orders(url: str) -> Project:
@@ -52,9 +35,15 @@ def orders(url: str) -> Project:
 
 @pytest.fixture
 async def service():
-    runner, url, calls = await outside_service()
-    yield url, calls
-    await runner.cleanup()
+    """The outside service the orders' HTTP Request calls; counts its calls."""
+    calls = []
+
+    async def rate(request):
+        calls.append(request.path)
+        return web.json_response({"rate": 2})
+
+    async with local_service({"/rate": rate}) as base:
+        yield f"{base}/rate", calls
 
 
 async def test_a_pinned_event_returns_its_pin_in_editor_runs_and_runs_under_serve(serve, service):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+from services import local_service
 
 from runtime.compiler import check
 from runtime.deploy import export_server
@@ -60,14 +61,8 @@ async def test_an_http_request_sends_the_key_from_env_and_a_missing_value_stops_
         seen.append(request.headers.get("X-Api-Key"))
         return web.json_response({"ok": True})
 
-    app = web.Application()
-    app.router.add_get("/", weather)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}/"
-    try:
+    async with local_service({"/": weather}) as base:
+        url = f"{base}/"
         path = tmp_path / "keys.actiongraph.json"
         path.write_text(json.dumps(to_data(project(url))))
         config = ServeConfig(project=str(path), environ={"GREETING": "hello"})
@@ -85,8 +80,6 @@ async def test_an_http_request_sends_the_key_from_env_and_a_missing_value_stops_
         finally:
             await host.close()
         assert "k-123" not in path.read_text()  # values never reach the project file
-    finally:
-        await runner.cleanup()
 
 
 def test_serve_reads_env_files_and_export_lists_the_values(tmp_path):

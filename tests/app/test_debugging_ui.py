@@ -20,6 +20,7 @@ from app.pins import set_pin
 from runtime.project import Field, Project, Trigger, Variable
 from runtime.projectfile import save
 from tests.app.test_tour import as_the_app_does, click, keys, until
+from tests.services import local_service
 
 pytestmark = pytest.mark.filterwarnings("ignore:Function.*marked as deprecated:DeprecationWarning")
 
@@ -52,15 +53,8 @@ async def service():
         calls.append(request.path)
         return web.json_response({"rate": 2})
 
-    app = web.Application()
-    app.router.add_get("/rate", rate)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/rate", calls
-    await runner.cleanup()
+    async with local_service({"/rate": rate}) as base:
+        yield f"{base}/rate", calls
 
 
 @pytest.fixture
