@@ -280,11 +280,12 @@ ERROR_FIELDS = ("message", "status", "event", "action")
 
 def can_fail(kind: EventKind) -> bool:
     """Whether an event of this kind can fail so that catching it makes sense: it declares the
-    errors it answers, writes, calls an action or reads the database. Not an event that answers
-    or raises (Response, Raise Error), a loop, Break, nor one that only routes the flow."""
+    errors it answers, writes or calls an action (a plug-in's kind declares `errors`, or sets
+    `error_port`). Not an event that answers or raises (Response, Raise Error), a loop, Break,
+    nor one that only routes the flow or computes (Condition, Assign, Math, Text)."""
     if kind.answers is not None or kind.loops or kind.breaks or kind.flow_out == ():
         return False
-    return bool(kind.errors) or kind.writes or kind.reads or kind.calls is not None
+    return bool(kind.errors) or kind.writes or kind.calls is not None
 
 
 class InputProblem(Exception):
