@@ -1,10 +1,13 @@
 """Live testing in the main window: the embedded server, its status, and the Run, Data,
-Server log and Outbox docks, wired to the open project and its action graphs."""
+History and Outbox docks, wired to the open project and its action graphs."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import sqlite3
+import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer
@@ -13,12 +16,17 @@ from PySide6.QtWidgets import QDockWidget, QInputDialog, QMenu, QToolButton
 from shiboken6 import Shiboken
 
 from app.databrowser import DataBrowser
+from app.history import HistoryPanel
 from app.live import DEFAULT_PORT, LiveServer, PortInUse, database_url
 from app.outbox import OutboxPanel
+from app.replay import Replayer
 from app.runpanel import RunPanel
-from app.serverlog import ServerLog
+from runtime.executor import StepTrace
 from runtime.host import StartupError
+from runtime.replaydiff import action_digests, path_changes
 from runtime.runs import RunRecord
+from runtime.runsnapshots import EventSnapshots
+from runtime.store import Change
 
 SHOW_EVERY = 150  # ms between updates of the log and graph while requests keep coming
 RELOAD_EVERY = 1000  # ms between reloads of the data browser while requests keep coming
@@ -54,7 +62,10 @@ class LiveTesting(QObject):
         self.run_panel = RunPanel(window.theme)
         self.run_panel.set_server(self.server)
         self.data = DataBrowser(window.theme)
-        self.log = ServerLog()
+        self.log = HistoryPanel()
+        self.replayer = Replayer(self.server)
+        self.log.replayer = self.replayer
+        self.snapshots: EventSnapshots | None = None  # event digests per revision that ran
         self.outbox = OutboxPanel()
         # The window makes their docks from its table of panels (app/panels.py).
         self.widgets = {"run": self.run_panel, "data": self.data, "log": self.log,
@@ -72,7 +83,7 @@ class LiveTesting(QObject):
         menu.addAction("Change Port...", self.change_port)
         menu.addSeparator()
         menu.addAction("Show Run Panel", lambda: self.show_dock("run"))
-        menu.addAction("Show Server Log", lambda: self.show_dock("log"))
+        menu.addAction("Show History", lambda: self.show_dock("log"))
         self.status.setMenu(menu)
         window.statusBar().addPermanentWidget(self.status)
 
@@ -81,8 +92,11 @@ class LiveTesting(QObject):
         s.requestLogged.connect(self._logged)
         s.mailSent.connect(self._mail)
         s.storeChanged.connect(lambda: self.data.set_source(s.project, s.store))
+        s.storeChanged.connect(self._history_source)
         self.outbox.realSendingChanged.connect(lambda on: setattr(s.mail, "real", on))
         self.log.recordActivated.connect(self.show_record)
+        self.log.runOpened.connect(lambda run: asyncio.ensure_future(self.show_run(run)))
+        self.log.requestWanted.connect(self.open_request)
         self.run_panel.ran.connect(lambda record: None)  # the log's listener shows every run
         self.run_panel.filled.connect(self._filled)
         self._update_status()
@@ -99,6 +113,7 @@ class LiveTesting(QObject):
         self.outbox.clear()
         if document is not None:
             document.changed.connect(self._changed)
+        self._endpoints_changed()
         if running_loop() is not None:
             self._starting = asyncio.ensure_future(self.restart())
         else:  # opened before the loop runs (a file named on the command line): start then
@@ -117,6 +132,21 @@ class LiveTesting(QObject):
     def _changed(self) -> None:
         if self.document is not None:
             self.server.update(self.document.checked())  # the Problems list's compile
+            self._endpoints_changed()
+
+    def _endpoints_changed(self) -> None:
+        project = self.document.project if self.document is not None else None
+        self.log.set_endpoints([e.name for e in project.endpoints] if project else [])
+
+    def _history_source(self) -> None:
+        """The History dock reads the run history of the server now running (none: stopped)."""
+        host = self.server.host
+        history = host.history if host is not None else None
+        if history is not None and history is not self.log.history:
+            self.snapshots = EventSnapshots(history.url.split(":///", 1)[1], time.time()) \
+                if history.url.startswith("sqlite") else None
+        self.log.set_history(history)
+        self.log._selection_changed()
 
     async def _restart(self, port: int | None) -> bool:
         document = self.document
@@ -167,8 +197,10 @@ class LiveTesting(QObject):
             self._starting.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._starting
+        await self.log.stop()
         await self.server.stop()
         await self.run_panel.close_client()  # a Python object: fine after the window is gone
+        await self.replayer.close()
 
     # -- showing runs -----------------------------------------------------------------------
     def _logged(self, record: RunRecord) -> None:
@@ -183,6 +215,7 @@ class LiveTesting(QObject):
         if not records:
             return
         self.log.add_many(records)
+        self._keep_digests(records)
         self.show_record(records[-1], open_editor=False)
         self._changes += [c for r in records if not r.dry_run and not r.error for c in r.changes]
         self._reload_soon()
@@ -213,6 +246,78 @@ class LiveTesting(QObject):
             return
         graph = editor.graph.graph if hasattr(editor.graph, "graph") else editor.graph
         graph.show_trace(record.trace, failed=record.event, error=record.error)
+
+    def _keep_digests(self, records: list[RunRecord]) -> None:
+        """Remember what each event was in the revisions these runs ran (for History's
+        "changed since" marks), off the loop."""
+        host, snapshots = self.server.host, self.snapshots
+        if host is None or snapshots is None or running_loop() is None:
+            return
+        for r in records:
+            key = (r.revision, r.action)
+            if r.action and r.revision == host.revision and key not in snapshots.saved:
+                action = host.project.action(r.action)
+                if action is not None:
+                    snapshots.saved.add(key)
+                    asyncio.ensure_future(asyncio.to_thread(
+                        _save_quietly, snapshots, r.revision, r.action, action_digests(action)))
+
+    async def show_run(self, run: dict) -> tuple[list[str], list[str]]:
+        """Paint a recorded run's path on its action's graph (opening the action), marking the
+        events changed since; returns (events no longer there, events changed since)."""
+        if not run.get("action") or self.document is None:
+            return [], []
+        action = self.document.project.action(run["action"])
+        digests = None
+        if self.snapshots is not None:
+            started = _epoch(run["started"])
+            with contextlib.suppress(OSError, ValueError, sqlite3.Error):
+                digests = await asyncio.to_thread(self.snapshots.find, run.get("revision"),
+                                                  run["action"], started)
+        if self.document is None or not Shiboken.isValid(self.log):
+            return [], []
+        missing, changed = path_changes(run.get("trace"), action, digests)
+        self.log.show_details(run, missing, changed)
+        if action is None:
+            self.window.statusBar().showMessage(
+                f'The action "{run["action"]}" of run #{run["id"]} no longer exists', 8000)
+            return missing, changed
+        editor = self._editor_of(action, open_editor=True)
+        if editor is None:
+            return missing, changed
+        graph = editor.graph.graph if hasattr(editor.graph, "graph") else editor.graph
+        graph.show_trace([_step(s) for s in run.get("trace") or []], failed=run.get("event"),
+                         error=run.get("error"))
+        for eid in changed:
+            node = graph.node(eid)
+            if node is not None and node.view.run is not None:
+                badge, error = node.view.run
+                node.view.set_run((f"{badge} · changed since", error))
+        if missing:
+            self.window.statusBar().showMessage(
+                f"Run #{run['id']}: no longer in the graph: {', '.join(missing)}", 8000)
+        return missing, changed
+
+    def _editor_of(self, action, open_editor: bool):
+        editor = None
+        for e in self.window.editors():
+            if e.section == "actions" and e.item is action:
+                editor = e
+        if editor is None and open_editor:
+            editor = self.window.open_item("actions", action.id)
+        if editor is None or not getattr(editor, "has_graph", False):
+            return None
+        return editor
+
+    def open_request(self, run: dict) -> bool:
+        """Put a recorded run's request in the Run panel (its endpoint selected)."""
+        request = run.get("request")
+        if not request:
+            self.window.statusBar().showMessage(
+                f"Run #{run['id']} was not an HTTP request: nothing to open", 5000)
+            return False
+        self.show_dock("run")
+        return self.run_panel.fill_recorded(run.get("endpoint"), request)
 
     def _filled(self, model: str) -> None:
         """The Run panel filled an empty table: show it in the Data dock."""
@@ -289,3 +394,21 @@ class Throttle:
             self.pending = False
             self.function()
             self.timer.start()
+
+
+def _step(data: dict) -> StepTrace:
+    """A recorded step (the run history's dict) as the graph and Properties panel read it."""
+    return StepTrace(data["id"], data["kind"], data.get("inputs") or {}, data.get("outputs"),
+                     data.get("port"), data.get("ms") or 0.0, data.get("error"),
+                     [Change(c["op"], c["model"], c.get("before"), c.get("after"))
+                      for c in data.get("changes") or []])
+
+
+def _epoch(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _save_quietly(snapshots: EventSnapshots, revision: int, action: str, digests: dict) -> None:
+    """Keep digests; a history file that cannot be written only loses the "changed" marks."""
+    with contextlib.suppress(OSError, sqlite3.Error):
+        snapshots.save(revision, action, digests)

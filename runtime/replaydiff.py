@@ -145,8 +145,7 @@ def inserted_ids(changes: list[dict] | None) -> set:
 
 def rows_diff(then: list[dict] | None, now: list[dict] | None) -> list[ModelRows]:
     """Per model (in the order first seen): how many rows each run inserted, updated and deleted,
-    and the changes only one of them made. Inserted rows are compared without their id and
-    created_at (a replay inserts the next id, now)."""
+    and the changes only one of them made (compared as `_key` says)."""
     models: dict[str, ModelRows] = {}
     then, now = list(then or []), list(now or [])
     for side, changes in (("then", then), ("now", now)):
@@ -164,10 +163,17 @@ def rows_diff(then: list[dict] | None, now: list[dict] | None) -> list[ModelRows
 
 
 def _key(change: dict) -> str:
-    before, after = change.get("before"), change.get("after")
+    """What a change does: an insert by its values (not its fresh id), an update by the row and
+    the values it leaves (not what the row held before: a replay starts from today's row), a
+    delete by the row."""
+    before, after = change.get("before") or {}, change.get("after") or {}
     if change["op"] == "insert":
-        after = {k: v for k, v in (after or {}).items() if k not in ("id", *VOLATILE_KEYS)}
-    return json.dumps([change["op"], before, after], sort_keys=True, default=str)
+        what = {k: v for k, v in after.items() if k not in ("id", *VOLATILE_KEYS)}
+    elif change["op"] == "update":
+        what = {k: v for k, v in after.items() if k not in VOLATILE_KEYS}
+    else:
+        what = {"id": before.get("id")}
+    return json.dumps([change["op"], what], sort_keys=True, default=str)
 
 
 def _pick(changes: list[dict], model: str, wanted: Counter) -> list[dict]:
