@@ -216,6 +216,7 @@ class HistoryPanel(QWidget):
     recordActivated = Signal(object)  # a RunRecord of this session the user picked
     runOpened = Signal(object)  # a recorded run (RunHistory.get) the user opened
     requestWanted = Signal(object)  # a recorded run whose request goes to the Run panel
+    testWanted = Signal(object)  # Save as Test: a RunRecord of this session or a recorded run
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -243,6 +244,10 @@ class HistoryPanel(QWidget):
         self.count.setProperty("role", "muted")
         self.request_button = QPushButton("Open Request")
         self.request_button.setToolTip("Put the selected run's request in the Run panel")
+        self.test_button = QPushButton("Save as Test…")
+        self.test_button.setToolTip("Keep the selected run's request in the project's tests, "
+                                    "expecting what it answered and changed")
+        self.test_button.clicked.connect(self._test_clicked)
         self.replay_button = QPushButton("Replay")
         self.replay_button.setToolTip("Run the selected runs again against the graph as it is "
                                       "now, as dry runs (nothing is written), and compare")
@@ -287,6 +292,7 @@ class HistoryPanel(QWidget):
         actions = QHBoxLayout()
         actions.addWidget(self.count, 1)
         actions.addWidget(self.request_button)
+        actions.addWidget(self.test_button)
         actions.addWidget(self.replay_button)
         table = QWidget()
         layout = QVBoxLayout(table)
@@ -533,6 +539,7 @@ class HistoryPanel(QWidget):
         self.replay_button.setText("Replay" if n <= 1 else f"Replay {n} Runs")
         self.replay_button.setEnabled(n > 0 and self.replayer is not None)
         self.request_button.setEnabled(n == 1)
+        self.test_button.setEnabled(n == 1)
 
     def _request_clicked(self) -> None:
         if _loop() is not None:
@@ -546,6 +553,23 @@ class HistoryPanel(QWidget):
         run = await self.get(self.model.rows[current.row()]["id"])
         if run is not None:
             self.requestWanted.emit(run)
+        return run
+
+    def _test_clicked(self) -> None:
+        if _loop() is not None:
+            asyncio.ensure_future(self.save_as_test())
+
+    async def save_as_test(self) -> RunRecord | dict | None:
+        """Hand the current run on to be kept as a test (app.testspanel): the session's record
+        when the window saw it, else the run read from the history."""
+        current = self.view.currentIndex()
+        if not current.isValid():
+            return None
+        run = self.model.record(current.row())
+        if run is None and self.model.rows[current.row()]["id"] is not None:
+            run = await self.get(self.model.rows[current.row()]["id"])
+        if run is not None and Shiboken.isValid(self):
+            self.testWanted.emit(run)
         return run
 
     def _replay_clicked(self) -> None:

@@ -55,9 +55,9 @@ class LiveMail:
     async def send(self, mail: Mail) -> None:
         if not mail.sender:  # show who it would come from
             mail = dataclasses.replace(mail, sender=self.smtp.settings.sender)
-        await self.outbox.send(mail)
-        if self.real:
+        if self.real:  # first: a refused mail is retried by the outbox, and shown once it left
             await self.smtp.send(mail)
+        await self.outbox.send(mail)
 
 
 class PortInUse(Exception):
@@ -80,6 +80,14 @@ def free_port(start: int, host: str = HOST, tries: int = 50) -> int | None:
     return None
 
 
+def _folder_of(db_url: str) -> str | None:
+    """The folder of a SQLite file URL (the project's folder: its database sits beside it)."""
+    if not db_url.startswith("sqlite"):
+        return None
+    path = db_url.split("///", 1)[1] if "///" in db_url else ""
+    return str(Path(path).parent) if path and path != ":memory:" else None
+
+
 def database_url(project_path: Path | None) -> str:
     """The project's SQLite file (beside the project, as `serve` uses), or a scratch file for
     a project not saved yet."""
@@ -97,6 +105,7 @@ class LiveServer(QObject):
     statusChanged = Signal()
     mailSent = Signal(object)  # a runtime.mail.Mail that went to the Outbox
     storeChanged = Signal()  # a new Store or new models (the data browser reloads)
+    outboxChanged = Signal()  # the sender delivered, retried or gave up a mail (the Outbox reads)
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
@@ -184,7 +193,11 @@ class LiveServer(QObject):
         snapshot = checked.project
         self.revision += 1
         compiled, self.problems = _servable(checked, self.revision)
-        config = ServeConfig(db=db_url, host=HOST, port=port, trace=True, dry_run_header=True)
+        config = ServeConfig(db=db_url, host=HOST, port=port, trace=True, dry_run_header=True,
+                             pins=True, history="full",  # every run kept in NAME.runs.db
+                             local_origins=True,  # a front end on its dev server may call it
+                             # env.NAME values: .env.development, then .env, beside the project
+                             environment="development", env_dir=_folder_of(db_url))
         services = {"mail": self.mail}
         self.error = None
         before = await _tables(db_url)
@@ -201,6 +214,7 @@ class LiveServer(QObject):
         else:
             self.seeded = await self._seed(host.store, compiled.project, before)
         host.listeners.append(self._logged)
+        host.sender.listeners.append(self._outbox_changed)
         try:
             await host.listen()
         except OSError as e:  # the Host is closed already
@@ -281,6 +295,10 @@ class LiveServer(QObject):
         except ProjectError as e:
             self.error = f"the seed rows were not added: {e.problems[0]}"
             return {}
+
+    def _outbox_changed(self) -> None:
+        if Shiboken.isValid(self):  # the sender may outlive a closed window by a moment
+            self.outboxChanged.emit()
 
     # -- the log ----------------------------------------------------------------------------
     def _logged(self, record: RunRecord) -> None:

@@ -29,6 +29,7 @@ from app.apidocs import ApiDocsDialog
 from app.debugging import Debugging
 from app.document import Document
 from app.editors import EDITORS, ActionEditor, Editor, RowsTable
+from app.envdialog import EnvironmentDialog
 from app.files import FileCommands
 from app.livetesting import LiveTesting
 from app.palette import Palette
@@ -36,6 +37,7 @@ from app.panels import PANELS, build_docks
 from app.problems import ProblemsPanel, place
 from app.properties import PropertiesPanel
 from app.shortcuts import ShortcutsDialog
+from app.testspanel import Testing, test_name_of
 from app.theme import Theme, logo
 from app.tree import ID_ROLE, SECTION_ROLE, SINGULAR, ProjectTree, Prompts, find
 from app.welcome import WelcomePage
@@ -108,8 +110,11 @@ class MainWindow(QMainWindow):
         self.problems.activated.connect(self.go_to_problem)
         self.live = LiveTesting(self)
         self.debugging = Debugging(self)  # pins, breakpoints, run from here (app/debugging.py)
+        self.testing = Testing(self)  # the Tests dock, Save as Test (app/testspanel.py)
+        self.testing.connect_sources(self.live)
         self.docks = build_docks(self, {"problems": self.problems, **self._side_widgets(),
-                                        **self.live.widgets, **self.debugging.widgets})
+                                        **self.live.widgets, **self.debugging.widgets,
+                                        **self.testing.widgets})
         self.debugging.set_dock(self.docks["debug"])
         self.problems_dock = self.docks["problems"]
         self.live.docks = {name: self.docks[name] for name in self.live.widgets}
@@ -235,6 +240,10 @@ class MainWindow(QMainWindow):
             "Ctrl+Alt+G", tip="List, get, create, update and delete endpoints for a data model")
         a["api_docs"] = self._action(project, "API &Docs", self.show_api_docs, "Ctrl+Alt+D",
                                      tip="The project's OpenAPI document as a readable page")
+        a["environment"] = self._action(
+            project, "&Environment Values...", self.show_environment,
+            tip="Values expressions read as env.NAME (API keys, URLs), per environment, kept "
+                "in .env files beside the project")
 
         run = bar.addMenu("&Run")
         a["run"] = self._action(run, "&Run Endpoint or Action", self.run_current, RUN_KEYS[0],
@@ -245,6 +254,9 @@ class MainWindow(QMainWindow):
         a["send"] = self.live.run_panel.send_action
         a["send"].setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         run.addAction(a["send"])
+        a["run_tests"] = self._action(run, "Run All &Tests", self.testing.run_all,
+                                      "Ctrl+Shift+T", tip="Run the project's tests in the "
+                                      "Tests panel, each on a fresh database")
         self.debugging.add_menu(run)
 
         view = bar.addMenu("&View")
@@ -390,6 +402,7 @@ class MainWindow(QMainWindow):
         self.document = document
         self.debugging.set_document(document)
         self.live.set_document(document)
+        self.testing.set_document(document)
         self.autosave.attach(document, adopted)
         self._properties_for(document)
         self._show_bottom_docks(document is not None)
@@ -417,7 +430,7 @@ class MainWindow(QMainWindow):
     def _show_bottom_docks(self, shown: bool) -> None:
         """The Problems and live-testing docks belong to a project: none on the welcome page.
         With a project they share a short strip, so the graph gets most of the window."""
-        docks = [self.problems_dock, *self.live.docks.values()]
+        docks = [self.problems_dock, *self.live.docks.values(), self.docks["tests"]]
         for dock in docks:
             dock.setVisible(shown)
         if shown:
@@ -482,7 +495,7 @@ class MainWindow(QMainWindow):
         has_doc = self.document is not None
         for key in ("save", "save_as", "export", "close", "rename", "duplicate_item",
                     "delete_item", "search", "add_models", "add_endpoints", "add_actions",
-                    "generate_api", "api_docs", "export_server"):
+                    "generate_api", "api_docs", "export_server", "run_tests"):
             self.actions[key].setEnabled(has_doc)
         graph = self.current_graph()
         for key in ("fit", "tidy"):
@@ -579,6 +592,15 @@ class MainWindow(QMainWindow):
         """The open editor tabs."""
         return [self.tabs.widget(i) for i in range(self.tabs.count())
                 if isinstance(self.tabs.widget(i), Editor)]
+
+    def show_environment(self) -> EnvironmentDialog | None:
+        """Project › Environment Values: declare env.NAME values, fill them in per environment."""
+        if self.document is None:
+            return None
+        dialog = EnvironmentDialog(self.document, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()  # window-modal, without a nested event loop
+        return dialog
 
     def open_item(self, section: str, item_id: str) -> Editor | None:
         """Open (or show) the editor of a model, endpoint or action."""
@@ -741,6 +763,7 @@ class MainWindow(QMainWindow):
         for editor in self.editors():
             if isinstance(editor, ActionEditor) and editor.has_graph:
                 editor.graph.show_problems(self.document.problems())
+        self.testing.show_problems(problems)
 
     def _problems_of(self, editor: ActionEditor) -> list:
         action = editor.item
@@ -754,6 +777,13 @@ class MainWindow(QMainWindow):
         where = place(problem)
         if self.document is not None and (problem.where or "").startswith("settings"):
             self.open_item("settings", "settings")  # auth profiles, mail: the Settings tab
+            return
+        test = test_name_of(problem)
+        if test is not None and self.document is not None:  # the test's row in the Tests dock
+            self.testing.show_dock()
+            found = self.document.project.test(test)
+            if found is not None:
+                self.testing.panel.select(found.id)
             return
         if where is None or self.document is None:
             return

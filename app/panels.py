@@ -36,6 +36,7 @@ PANELS = (
     Panel("data", "Data", BOTTOM, "Ctrl+Shift+D"),
     Panel("log", "History", BOTTOM, "Ctrl+Shift+G"),
     Panel("outbox", "Outbox", BOTTOM, "Ctrl+Shift+O"),
+    Panel("tests", "Tests", BOTTOM, "Ctrl+Shift+K"),  # app/testspanel.py
     Panel("debug", "Debug", RIGHT, "Ctrl+Shift+B"),  # shown when a run pauses (app.debugging)
 )
 

@@ -136,6 +136,7 @@ class Answer:
     content_type: str
     ms: float
     record: RunRecord | None = None
+    request: Outgoing | None = None  # what was sent (Save as Test keeps it)
 
     def text(self) -> str:
         """The body as text."""
@@ -333,6 +334,7 @@ class RunPanel(QWidget):
 
     ran = Signal(object)  # the server's RunRecord after each send
     filled = Signal(str)  # a model the Fill offer added rows to
+    testWanted = Signal(object, object)  # Save as Test: the RunRecord and the Outgoing sent
 
     def __init__(self, theme=None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -468,6 +470,11 @@ class RunPanel(QWidget):
         self.raw_box = QCheckBox("Raw")
         self.raw_box.setToolTip("Show the body as the server sent it")
         self.raw_box.toggled.connect(self._show_body)
+        self.test_button = QPushButton("Save as Test…")
+        self.test_button.setToolTip("Keep this request in the project's tests, expecting what "
+                                    "it answered and changed (Tests dock)")
+        self.test_button.clicked.connect(self.save_as_test)
+        self.test_button.setEnabled(False)
         for label in (self.status_label, self.time_label, self.size_label):
             label.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         status = QHBoxLayout()
@@ -477,6 +484,7 @@ class RunPanel(QWidget):
         status.addWidget(self.rollback_label)
         status.addStretch(1)
         status.addWidget(self.raw_box)
+        status.addWidget(self.test_button)
         self.error_banner = QLabel()
         self.error_banner.setObjectName("RunError")
         self.error_banner.setWordWrap(True)
@@ -756,6 +764,36 @@ class RunPanel(QWidget):
         self._fill(example.path, example.query, example.header, copy.deepcopy(example.body))
         self.examples_box.setCurrentIndex(self.examples_box.findText(name))
 
+    def fill_recorded(self, endpoint_name: str | None, request: dict) -> bool:
+        """Fill the request from a recorded run's (History's Open Request): its path, query,
+        the endpoint's header variables and the body; False when its endpoint is gone."""
+        project = self.project
+        endpoint = project.endpoint(endpoint_name) if project is not None and endpoint_name \
+            else None
+        if endpoint is None:
+            self._say(f'The endpoint "{endpoint_name}" of that run no longer exists.')
+            return False
+        self.show_endpoint(endpoint.name)
+        self.method_box.setCurrentText(request.get("method") or endpoint.method)
+        self._dummy_path = False
+        self.url_edit.setText(request.get("path") or "/")
+        self.query_table.fill([(k, _text(v), False) for k, v in (request.get("query") or {}).items()])
+        wanted = {v.name.replace("_", "-").lower() for v in endpoint.variables
+                  if v.location == "header"} | {"authorization"}
+        self.header_table.fill([(k, str(v), False) for k, v in (request.get("headers") or {}).items()
+                                if k.lower() in wanted])
+        body = request.get("body")
+        if endpoint.request_type == "multipart":
+            self.form_table.fill([(k, _text(v), False) for k, v in body.items()]
+                                 if isinstance(body, dict) else [])
+        else:
+            self.body_edit.setPlainText("" if body is None else body if isinstance(body, str) else
+                                        json.dumps(body, indent=2, ensure_ascii=False,
+                                                   default=json_default))
+        self.examples_box.setCurrentIndex(-1)
+        self._say("")
+        return True
+
     def _fill_examples(self) -> None:
         endpoint = self.endpoint
         current = self.examples_box.currentText()
@@ -895,6 +933,14 @@ class RunPanel(QWidget):
         self._say("")
         return command
 
+    def save_as_test(self) -> bool:
+        """Hand the last answer's run and request on to be kept as a test (app.testspanel)."""
+        answer = self.answer
+        if answer is None or answer.record is None or answer.request is None:
+            return False
+        self.testWanted.emit(answer.record, answer.request)
+        return True
+
     @asyncSlot()
     async def _send_clicked(self) -> None:
         if self.send_button.isEnabled():
@@ -952,6 +998,7 @@ class RunPanel(QWidget):
             self.status_label.setText("No answer")
             self.status_label.setStyleSheet(f"color: {self.colors['error']}; font-weight: 600;")
             return None
+        answer.request = request
         self.show_answer(answer)
         if answer.status == 404:
             await self._offer_fill()
@@ -1048,6 +1095,7 @@ class RunPanel(QWidget):
     def show_answer(self, answer: Answer) -> None:
         """Show status, body, headers and changes of an answer."""
         self.answer = answer
+        self.test_button.setEnabled(answer.record is not None and answer.record.endpoint is not None)
         self.fill_offer.hide()
         self._show_status(answer)
         self.headers_view.setRowCount(0)

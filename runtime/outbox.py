@@ -153,6 +153,9 @@ def settings_from(environ: Mapping[str, str]) -> tuple[float, int]:
     return first, attempts
 
 
+STOP_WAIT = 2.0  # seconds `Sender.stop` waits for the cancelled task
+
+
 class Sender:
     """Delivers the outbox's pending mail in the background of one serving process.
 
@@ -178,11 +181,13 @@ class Sender:
 
     async def stop(self) -> None:
         """Stop delivering; a mail being sent is left claimed and goes out after its lease."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        if task is None or task.done():
+            return
+        task.cancel()
+        # Wait a moment for it to let go of its transaction, never longer (a task cancelled
+        # inside an aiosqlite call was seen not to wake again under the editor's Qt loop).
+        await asyncio.wait({task}, timeout=STOP_WAIT)
 
     def wake(self) -> None:
         """Look at the outbox now (a run just committed mail)."""

@@ -1,4 +1,5 @@
-"""The project Settings tab: auth profiles, mail (SMTP), outgoing HTTP and the token secret."""
+"""The project Settings tab: auth profiles, mail (SMTP), outgoing HTTP, browser origins (CORS)
+and the token secret."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from app.editors.rows import Column, RowsModel, RowsTable
 from nodes import catalogue
 from nodes.send_email import valid_address
 from runtime.auth import SECRET_ENV
+from runtime.cors import problems as cors_problems
 from runtime.project import AuthProfile, Settings, new_secret
 
 SECURITY_LABELS = {"none": "None (plain SMTP)", "starttls": "STARTTLS", "tls": "TLS (SMTPS)"}
@@ -186,6 +188,24 @@ class SettingsEditor(Editor):
                            "addresses, so a request cannot be steered at your own network.")
         http_note.setWordWrap(True)
 
+        # -- browser origins (CORS) ---------------------------------------------------------
+        self.cors_origins = QLineEdit(placeholderText="https://app.example.com, "
+                                                      "http://localhost:3000")
+        self.cors_origins.setObjectName("cors_origins")
+        self.cors_origins.textEdited.connect(self._set_cors_origins)
+        self.cors_credentials = QCheckBox("Allow credentials (cookies, HTTP authentication)")
+        self.cors_credentials.toggled.connect(self._set_cors_credentials)
+        self.cors_problem = QLabel()
+        self.cors_problem.setProperty("role", "problem")
+        self.cors_problem.setWordWrap(True)
+        self.cors_problem.hide()
+        cors_form = _form()
+        cors_form.addRow(_label("Allowed origins"), self.cors_origins)
+        cors_note = _label("Web pages on these origins may call the API (separate them with "
+                           "commas; * for any, not with credentials). The live server also "
+                           "allows http://localhost and http://127.0.0.1 on any port.")
+        cors_note.setWordWrap(True)
+
         # -- token secret -------------------------------------------------------------------
         self.secret_state = QLabel()
         self.secret_state.setObjectName("secret_state")
@@ -210,6 +230,8 @@ class SettingsEditor(Editor):
         layout.addWidget(_card(self.profiles, self.profile_problems, profiles_hint))
         layout.addWidget(_card(_heading("Mail (SMTP)"), _holder(mail_form), mail_note))
         layout.addWidget(_card(_heading("Outgoing HTTP"), self.allow_private, http_note))
+        layout.addWidget(_card(_heading("Browser origins (CORS)"), _holder(cors_form),
+                               self.cors_credentials, self.cors_problem, cors_note))
         layout.addWidget(_card(_heading("Token secret"), _holder(secret_row), secret_note))
         layout.addStretch(1)
         self.page = QWidget()
@@ -258,6 +280,12 @@ class SettingsEditor(Editor):
                                         if bad_sender else "")
             self.sender_problem.setVisible(bad_sender)
             self.allow_private.setChecked(bool(s.allow_private_http))
+            if _origins(self.cors_origins.text()) != s.cors.origins:  # keep a typed comma
+                self._set_text(self.cors_origins, ", ".join(s.cors.origins))
+            self.cors_credentials.setChecked(s.cors.credentials)
+            problems = [p.message for p in cors_problems(s.cors)]
+            self.cors_problem.setText("\n".join(problems))
+            self.cors_problem.setVisible(bool(problems))
             self.secret_state.setText("Set (generated for this project)" if s.secret else
                                       f"Not set: tokens last until the server stops, unless "
                                       f"{SECRET_ENV} is set")
@@ -381,6 +409,19 @@ class SettingsEditor(Editor):
                                    "Allow private HTTP addresses" if allowed
                                    else "Block private HTTP addresses")
 
+    def _set_cors_origins(self, text: str) -> None:
+        s = self.settings
+        if not self._updating and s is not None:
+            self.document.set_attr(s.cors, "origins", _origins(text), "Edit allowed origins",
+                                   merge=True)
+
+    def _set_cors_credentials(self, allowed: bool) -> None:
+        s = self.settings
+        if not self._updating and s is not None:
+            self.document.set_attr(s.cors, "credentials", bool(allowed),
+                                   "Allow credentials from browsers" if allowed
+                                   else "Refuse credentials from browsers")
+
     def new_secret(self) -> bool:
         """Replace the token secret after the user confirms (it logs everyone out)."""
         s = self.settings
@@ -392,6 +433,11 @@ class SettingsEditor(Editor):
             return False
         self.document.set_attr(s, "secret", new_secret(), "Generate new token secret")
         return True
+
+
+def _origins(text: str) -> list[str]:
+    """The origins typed in the field: separated by commas or spaces, each once."""
+    return list(dict.fromkeys(o for o in re.split(r"[,\s]+", text) if o))
 
 
 def _form() -> QFormLayout:

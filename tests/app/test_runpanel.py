@@ -55,7 +55,7 @@ async def start_server(project, db: Path, runners: list) -> Live:
     """Serve a project on 127.0.0.1 (any free port) through a Host, as the editor's live
     server does (traced, dry runs allowed; no schedules)."""
     config = ServeConfig(db=f"sqlite+aiosqlite:///{db}", port=0, trace=True,
-                         dry_run_header=True, schedules=False)
+                         dry_run_header=True, schedules=False, send_mail=False)
     host = await Host.open(config, project)
     runners.append(host)
     server = Live()

@@ -238,6 +238,26 @@ def test_private_http_is_a_warned_checkbox(window, posts_copy, qtbot):
     assert doc.project.settings.allow_private_http is False and not box.isChecked()
 
 
+def test_browser_origins_are_one_field_and_a_checkbox_with_their_problem(window, posts_copy,
+                                                                         qtbot):
+    doc = open_posts(window, posts_copy)
+    editor = settings_tab(window)
+    assert editor.cors_origins.text() == "" and not editor.cors_problem.isVisibleTo(editor)
+    retype(qtbot, editor.cors_origins, "https://app.example.com, http://localhost:3000,")
+    assert doc.project.settings.cors.origins == ["https://app.example.com",
+                                                 "http://localhost:3000"]
+    assert editor.cors_origins.text().endswith(",")  # typing goes on where it was
+    retype(qtbot, editor.cors_origins, "*")
+    editor.cors_credentials.click()
+    assert doc.project.settings.cors.credentials is True
+    assert "cannot go with credentials" in editor.cors_problem.text()
+    assert editor.cors_problem.isVisibleTo(editor)
+    window.undo_action.trigger()
+    assert doc.project.settings.cors.credentials is False
+    assert not editor.cors_problem.isVisibleTo(editor)
+    assert to_data(doc.project)["settings"]["cors"]["origins"] == ["*"]
+
+
 # -- the token secret -------------------------------------------------------------------------
 
 def test_generating_a_secret_asks_and_never_shows_it(window, posts_copy, qtbot):

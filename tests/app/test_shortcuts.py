@@ -102,14 +102,15 @@ def test_view_menu_brings_every_dock_to_the_front(window, posts_copy, qtbot):
     view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     titles = [a.text() for a in view.actions() if a.isCheckable()]
     assert titles == ["Problems", "Events", "Properties", "Run", "Data", "History", "Outbox",
-                      "Debug"]
+                      "Tests", "Debug"]
     # one table makes every dock, its View-menu entry and its shortcut
     assert [(p.title, p.shortcut) for p in PANELS] == \
         [(a.text(), a.shortcut().toString()) for a in view.actions() if a.isCheckable()]
     assert sorted(d.objectName() for d in window.findChildren(QDockWidget)) == \
         sorted(p.name for p in PANELS)
     for name, key in (("data", "Ctrl+Shift+D"), ("log", "Ctrl+Shift+G"),
-                      ("outbox", "Ctrl+Shift+O"), ("run", "Ctrl+Shift+R"),
+                      ("outbox", "Ctrl+Shift+O"), ("tests", "Ctrl+Shift+K"),
+                      ("run", "Ctrl+Shift+R"),
                       ("problems", "Ctrl+Shift+P")):
         window.tree.tree.setFocus()
         press(window.tree.tree, QKeySequence(key))
