@@ -9,10 +9,10 @@ import weakref
 
 import pytest
 import sqlalchemy as sa
-from conftest import EXAMPLES, Database
 
 from runtime.projectfile import load
 from runtime.store import Store
+from tests.conftest import EXAMPLES, Database
 
 pytestmark = pytest.mark.postgresql
 
