@@ -174,8 +174,12 @@ class Sender:
         self._task: asyncio.Task | None = None
         self._pruned = 0.0
 
+    _stopping = False  # stop() asked: the loop ends at its next turn
+    _idle = False  # waiting for a wake-up or the next due mail (safe to cancel)
+
     def start(self) -> None:
         """Start delivering in the background (an asyncio task on the running loop)."""
+        self._stopping = False
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._loop(), name="actiongraph mail sender")
 
@@ -184,27 +188,36 @@ class Sender:
         task, self._task = self._task, None
         if task is None or task.done():
             return
-        task.cancel()
-        # Wait a moment for it to let go of its transaction, never longer (a task cancelled
-        # inside an aiosqlite call was seen not to wake again under the editor's Qt loop).
+        # Cancel it only while it waits idle: a task cancelled inside an aiosqlite call was seen
+        # not to wake again under the editor's Qt loop. Busy, it stops at its next turn.
+        self._stopping = True
+        self._wake.set()
+        if self._idle:
+            task.cancel()
         await asyncio.wait({task}, timeout=STOP_WAIT)
+        if not task.done():
+            task.cancel()
 
     def wake(self) -> None:
         """Look at the outbox now (a run just committed mail)."""
         self._wake.set()
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 delay = await self.deliver_due()
             except Exception as e:  # noqa: BLE001 - the database is down: say so, try later
                 log.warning("mail: cannot read the outbox: %s: %s", type(e).__name__, e)
                 delay = self.poll
-            if delay > 0:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(delay):
-                        await self._wake.wait()
+            if delay > 0 and not self._stopping:
+                self._idle = True
+                try:
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(delay):
+                            await self._wake.wait()
+                finally:
+                    self._idle = False
 
     async def deliver_due(self) -> float:
         """Claim and deliver every due mail; returns the seconds until the next is due (at most
