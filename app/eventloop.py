@@ -14,7 +14,7 @@ import asyncio
 from collections import deque
 
 import qasync
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QObject, QTimer, Signal
 from shiboken6 import Shiboken
 
 
@@ -28,6 +28,20 @@ class EditorLoop(qasync.QEventLoop):
         self._pass.setSingleShot(True)
         self._pass.setInterval(0)
         self._pass.timeout.connect(self._run_soon)
+        self._from_threads = _Signaller()
+        self._from_threads.call.connect(self._call_from_thread)
+
+    def call_soon_threadsafe(self, callback, *args, context=None):
+        """Queue a callback from another thread (a signal the GUI thread receives)."""
+        if self.is_closed():
+            raise RuntimeError("Event loop is closed")
+        self._from_threads.call.emit(callback, args, context)
+
+    def _call_from_thread(self, callback, args, context) -> None:
+        # A thread's answer that arrives once the loop is closed has nobody left to hear it
+        # (asyncio's own loops refuse it in the calling thread): dropped, not an error here.
+        if not self.is_closed():
+            self.call_soon(callback, *args, context=context)
 
     def call_soon(self, callback, *args, context=None):
         """Queue a callback for the next pass of the loop."""
@@ -42,12 +56,26 @@ class EditorLoop(qasync.QEventLoop):
         return handle
 
     def _run_soon(self) -> None:
-        for _ in range(len(self._soon)):
-            handle = self._soon.popleft()
-            if not handle._cancelled:
-                handle._run()
-        if self._soon:
-            self._pass.start()
+        # A modal dialog (or a test's qtbot.wait) opened inside a task's step runs a nested Qt
+        # loop, and this pass with it. Another task stepped there would find that task still
+        # "current" and fail ("Cannot enter into task ... while another task is being
+        # executed"): its wake-up would be lost and the task hang forever. So the outer task
+        # steps aside while the nested pass runs and is put back after.
+        outer = asyncio.current_task(self)
+        if outer is not None:
+            asyncio.tasks._leave_task(self, outer)
+        try:
+            for _ in range(len(self._soon)):
+                if not self._soon:  # a nested pass ran them
+                    break
+                handle = self._soon.popleft()
+                if not handle._cancelled:
+                    handle._run()
+        finally:
+            if outer is not None:
+                asyncio.tasks._enter_task(self, outer)
+            if self._soon:
+                self._pass.start()
 
     def close(self) -> None:
         if not self.is_closed():
@@ -56,4 +84,11 @@ class EditorLoop(qasync.QEventLoop):
             # Delete the timer here, in the GUI thread: left to Python's cycle collector (the
             # timer's slot refers to this loop) it could be destroyed from a worker thread.
             Shiboken.delete(self._pass)
+            Shiboken.delete(self._from_threads)
         super().close()
+
+
+class _Signaller(QObject):
+    """Carries callbacks from other threads to the GUI thread (a queued connection)."""
+
+    call = Signal(object, tuple, object)

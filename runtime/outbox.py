@@ -188,8 +188,8 @@ class Sender:
         task, self._task = self._task, None
         if task is None or task.done():
             return
-        # Cancel it only while it waits idle: a task cancelled inside an aiosqlite call was seen
-        # not to wake again under the editor's Qt loop. Busy, it stops at its next turn.
+        # Cancel it only while it waits idle, so a delivery under way is not cut between the
+        # mail server's answer and marking the row; busy, it stops at its next turn.
         self._stopping = True
         self._wake.set()
         if self._idle:

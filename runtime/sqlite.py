@@ -48,6 +48,7 @@ BUSY_TIMEOUT_MS = 5000  # what a statement moved to a thread waits for another p
 CHECKPOINT_EVERY = 256  # write commits between two passive WAL checkpoints on a thread
 CACHED_STATEMENTS = 2000  # compiled statements kept per revision
 READERS_KEPT = 16  # idle reader connections kept open
+INTERRUPT_EVERY = 0.005  # seconds between interrupts of a stopped run's statement
 THREADS = 4  # threads for statements moved off the loop (and checkpoints)
 
 _INF = float("inf")
@@ -164,7 +165,7 @@ class Rows:
 class Connection:
     """One sqlite3 connection and the clock its progress handler watches."""
 
-    __slots__ = ("raw", "limit", "thread_busy")
+    __slots__ = ("raw", "limit", "thread_busy", "stopping", "broken")
 
     def __init__(self, path: str):
         raw = sqlite3.connect(path, isolation_level=None, check_same_thread=False,
@@ -176,6 +177,8 @@ class Connection:
         self.raw = raw
         self.limit = _INF
         self.thread_busy = False
+        self.stopping = False  # the run was stopped: a statement not yet started never starts
+        self.broken = False  # its settings could not be restored: never given back
         raw.set_progress_handler(self._over_budget, PROGRESS_STEPS)
 
     def _over_budget(self) -> bool:
@@ -200,14 +203,23 @@ class Connection:
     def execute_there(self, sql: str, params) -> tuple[list, int, Any]:
         """Run on a thread, waiting for another process's lock as long as the busy timeout."""
         raw = self.raw
+        if self.stopping:  # stopped while this waited for a thread
+            raise sqlite3.OperationalError("interrupted")
         raw.set_progress_handler(None, 0)  # no Python call (and GIL) every few steps
-        raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         try:
+            raw.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
             cursor = raw.execute(sql, params)
             return cursor.fetchall(), cursor.rowcount, cursor
         finally:
-            raw.execute("PRAGMA busy_timeout = 0")
             raw.set_progress_handler(self._over_budget, PROGRESS_STEPS)
+            for _ in range(3):  # an interrupt meant for the statement may hit this one
+                try:
+                    raw.execute("PRAGMA busy_timeout = 0")
+                    break
+                except sqlite3.Error:
+                    continue
+            else:
+                self.broken = True
 
     def close(self) -> None:
         self.raw.close()
@@ -238,13 +250,13 @@ class Database:
         if self.closed:
             raise ActionError("the database is closed", status=503)
         if writes:
-            if self.writer is None or self.writer.thread_busy:
+            if self.writer is None or self.writer.thread_busy or self.writer.broken:
                 self.writer = Connection(self.path)
             return self.writer
         return self.readers.pop() if self.readers else Connection(self.path)
 
     def give(self, conn: Connection, writes: bool) -> None:
-        if writes or conn.thread_busy:
+        if writes or conn.thread_busy or conn.broken:
             return  # a connection a thread still holds (a run stopped twice) is dropped
         if self.closed or len(self.readers) >= READERS_KEPT:
             conn.close()
@@ -287,16 +299,19 @@ class Database:
             result = await asyncio.shield(future)
         except asyncio.CancelledError:
             # The run's time limit (or the server stopping): stop the statement, and give the
-            # connection back only once the thread has let go of it.
-            conn.raw.interrupt()
-            try:
-                await asyncio.shield(future)
-            except BaseException:  # noqa: BLE001 - interrupted, as asked
-                pass
+            # connection back only once the thread has let go of it. An interrupt reaches only a
+            # statement already running, so it is repeated until the thread answers (one still
+            # waiting for a thread sees `stopping` and never starts).
+            conn.stopping = True
+            while not future.done():
+                conn.raw.interrupt()
+                await asyncio.wait({future}, timeout=INTERRUPT_EVERY)
             raise
         finally:
             if future.done():
-                conn.thread_busy = False
+                if not future.cancelled():
+                    future.exception()  # retrieved (an interrupted statement's): never logged
+                conn.thread_busy = conn.stopping = False
         return result
 
     async def close(self) -> None:

@@ -73,13 +73,13 @@ async def test_a_slow_read_moves_to_a_thread_while_the_loop_keeps_answering(serv
 
 
 async def test_a_run_stopped_by_its_time_limit_stops_its_statement(serve):
-    s = await serve(logs_project(), timeout=0.05)
+    s = await serve(logs_project(), timeout=0.02)
     fill(s.db)
     database = s.state.store.database
     started = time.perf_counter()
     status, body, _ = await s.call("GET", "/v1/search?q=no+such+line")
     stopped = time.perf_counter() - started
-    assert status == 504 and "took longer than 0.05 s" in body["error"]
+    assert status == 504 and "took longer than 0.02 s" in body["error"]
     # The statement was interrupted, not left running: its connection is free again and the
     # same scan, let finish, takes longer than the stopped run did.
     assert all(not c.thread_busy for c in database.readers)
@@ -87,8 +87,9 @@ async def test_a_run_stopped_by_its_time_limit_stops_its_statement(serve):
         started = time.perf_counter()
         conn.execute("SELECT * FROM Logs WHERE lower(text) LIKE '%no such line%'").fetchall()
         whole = time.perf_counter() - started
-    # (a machine busy with other work slows both; an uninterrupted scan takes as long as whole)
-    assert stopped < max(whole * 0.8, 0.25), (stopped, whole)
+    # (a machine busy with other work slows both; the answer waits for the thread to let go,
+    # so an uninterrupted scan would answer after `whole`)
+    assert stopped < whole * 0.6, (stopped, whole)
     assert (await s.call("GET", "/v1/logs/3"))[0] == 200
 
 
