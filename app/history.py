@@ -14,6 +14,7 @@ from collections import deque
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -130,7 +131,7 @@ class RunsModel(QAbstractTableModel):
             if column == 3:
                 return status_color(r["status"])
             if column == 6 and verdict:
-                return status_color(200 if verdict == "same" else 400)
+                return verdict_color(verdict)
         if role == Qt.ItemDataRole.ToolTipRole:
             if column == 6 and verdict:
                 return verdict
@@ -138,6 +139,16 @@ class RunsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (3, 4):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None
+
+
+MASKED_VERDICT = "sent with masked values"
+
+
+def verdict_color(verdict: str) -> QColor:
+    """Green for "same", amber for a replay that had to send masked values, red for changed."""
+    if verdict.startswith(MASKED_VERDICT):
+        return QColor("#c27400")
+    return status_color(200 if verdict == "same" else 400)
 
 
 def _when(iso: str) -> str:
@@ -280,6 +291,7 @@ class HistoryPanel(QWidget):
         self.details = QTextBrowser()
         self.details.setPlaceholderText("Select a run to see what it did.")
         self.replay_view = ReplayView()
+        self.replay_view.valuesGiven.connect(self._values_given)
         self.tabs = QTabWidget()
         self.tabs.addTab(self.details, "Details")
         self.tabs.addTab(self.replay_view, "Replay")
@@ -572,6 +584,14 @@ class HistoryPanel(QWidget):
             self.testWanted.emit(run)
         return run
 
+    def _values_given(self, run_id: int, values: dict) -> None:
+        """Replay a run again with the values the user typed for its masked places."""
+        if self.replayer is None:
+            return
+        self.replayer.values.setdefault(run_id, {}).update(values)
+        if _loop() is not None:
+            asyncio.ensure_future(self.replay([run_id]))
+
     def _replay_clicked(self) -> None:
         if _loop() is not None:
             asyncio.ensure_future(self.replay(self.run_ids()))
@@ -609,9 +629,11 @@ class HistoryPanel(QWidget):
                     self.model.verdict_changed(run_id)
             if Shiboken.isValid(self):
                 self._selection_changed()
-        changed = sum(1 for c in results.values() if not c.same)
-        self.count.setText(f"Replayed {len(results)}: {changed} changed, "
-                           f"{len(results) - changed} the same")
+        masked = sum(1 for c in results.values() if c.masked)
+        changed = sum(1 for c in results.values() if not c.same and not c.masked)
+        same = len(results) - changed - masked
+        self.count.setText(f"Replayed {len(results)}: {changed} changed, {same} the same"
+                           + (f", {masked} sent with masked values" if masked else ""))
         self.reload_soon(RELOAD_AFTER)  # the replays are runs too
         return results
 

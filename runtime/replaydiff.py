@@ -3,7 +3,11 @@ response bodies, the row changes of two runs per model, and which events of a re
 no longer exist or have changed since (by a digest of each event).
 
 Plain data in, plain data out: the run history's dicts (runtime.history) on the "then" side,
-the same shape on the "now" side (`outcome_of` turns a RunRecord into it)."""
+the same shape on the "now" side (`outcome_of` turns a RunRecord into it).
+
+The history masks secrets ("***"), so a recorded request cannot always be sent again as it
+was: `unmask` fills in what a replay can know (a fresh login token for the run's user, values
+the user typed) and names the places it cannot, which a Comparison then carries."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from typing import Any
 import orjson
 
 from runtime.kinds import json_default
+from runtime.masking import MASK
 
 # Values that differ between any two runs and say nothing about the graph: the time a row
 # was made. An id differs too when both runs inserted rows (a replay inserts the next id).
@@ -62,6 +67,13 @@ class Comparison:
     error_now: str | None = None
     body_then: Any = None
     body_now: Any = None
+    masked: list[str] = field(default_factory=list)  # places the replay sent as "***"
+    restored: list[str] = field(default_factory=list)  # masked places it filled in (how)
+
+    @property
+    def comparable(self) -> bool:
+        """Whether the replay sent what the run sent: no value was still masked."""
+        return not self.masked
 
     @property
     def same(self) -> bool:
@@ -71,7 +83,10 @@ class Comparison:
                 and all(m.same for m in self.rows))
 
     def summary(self) -> str:
-        """One line: "same", or what changed (status 422 -> 200, 2 body values, rows of Posts)."""
+        """One line: "same", or what changed (status 422 -> 200, 2 body values, rows of Posts),
+        or which masked values the replay had to send as they were recorded."""
+        if self.masked:
+            return "sent with masked values: " + ", ".join(self.masked)
         if self.same:
             return "same"
         parts = []
@@ -189,9 +204,11 @@ def _pick(changes: list[dict], model: str, wanted: Counter) -> list[dict]:
     return picked
 
 
-def compare(then: dict, now: dict) -> Comparison:
+def compare(then: dict, now: dict, masked: list[str] = (), restored: list[str] = ()
+            ) -> Comparison:
     """A recorded run (`RunHistory.get`) against its replay (`outcome_of` or the same shape:
-    {status, response: {status, body}, changes, error})."""
+    {status, response: {status, body}, changes, error}); `masked` and `restored` as
+    `unmask` found them."""
     ids = (inserted_ids(then.get("changes")), inserted_ids(now.get("changes")))
     body_then = _body(then)
     body_now = _body(now)
@@ -201,7 +218,7 @@ def compare(then: dict, now: dict) -> Comparison:
         body=json_diff(body_then, body_now, volatile_ids=ids),
         rows=rows_diff(then.get("changes"), now.get("changes")),
         error_then=then.get("error"), error_now=now.get("error"),
-        body_then=body_then, body_now=body_now)
+        body_then=body_then, body_now=body_now, masked=list(masked), restored=list(restored))
 
 
 def _body(run: dict) -> Any:
@@ -222,6 +239,89 @@ def outcome_of(record: Any, body: Any = MISSING, mask: Any = None) -> dict:
     return {"status": record.status, "error": record.error, "event": record.event,
             "response": {"status": record.status, "body": plain(value)},
             "changes": plain(changes)}
+
+
+# -- secrets: what the history masked, filled in again where a replay can -----------------------
+
+@dataclass
+class Unmasked:
+    """A recorded request (or a run's inputs) made ready to send again: `masked` lists the
+    places still holding "***" (`header.Cookie`, `body.password`, `body.items[0].token`),
+    `restored` the masked places filled in, each with how."""
+
+    headers: dict[str, str]
+    query: dict[str, Any]
+    body: Any
+    masked: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+
+
+def recorded_user(run: dict) -> Any:
+    """The id of the user a recorded run was logged in as (`auth.user` of its inputs), or None."""
+    user = ((run.get("inputs") or {}).get("auth") or {}).get("user")
+    return user.get("id") if isinstance(user, dict) else None
+
+
+def unmask(run: dict, auth: Any = None, profile: str | None = None,
+           values: dict[str, str] | None = None) -> Unmasked:
+    """The recorded request of a run with its masked values filled in where that is possible:
+    a value the user typed for a place (`values`, e.g. {"body.password": "s3cret"}) first; a
+    masked Authorization header of a run that was logged in becomes a fresh token for that
+    same user (`auth.issue(profile, user_id)`: the live server's secret and lifetime). The
+    other masked headers are left out; masked body and query values are sent as recorded and
+    listed in `masked`."""
+    values = values or {}
+    request = run.get("request") or {}
+    masked: list[str] = []
+    restored: list[str] = []
+    headers: dict[str, str] = {}
+    user = recorded_user(run)
+    for name, text in (request.get("headers") or {}).items():
+        if text != MASK:
+            headers[name] = text
+            continue
+        place = f"header.{name}"
+        if place in values:
+            headers[name] = values[place]
+            restored.append(f"{place} (typed)")
+        elif name.lower() == "authorization" and auth is not None and profile and user is not None:
+            headers[name] = f"Bearer {auth.issue(profile, user)}"
+            restored.append(f"{place} (a fresh token for user #{user})")
+        else:
+            masked.append(place)
+    query = _fill(request.get("query") or {}, "query", values, masked, restored)
+    body = _fill(request.get("body"), "body", values, masked, restored)
+    if isinstance(body, str) and MASK in body and "body" not in masked:
+        masked.append("body")  # text the history could not read as data, masked inside
+    return Unmasked(headers, query, body, masked, restored)
+
+
+def unmask_inputs(inputs: dict | None, values: dict[str, str] | None = None
+                  ) -> tuple[dict | None, list[str], list[str]]:
+    """A non-HTTP run's recorded inputs with typed values filled in: (inputs, masked, restored)."""
+    if inputs is None:
+        return None, [], []
+    masked: list[str] = []
+    restored: list[str] = []
+    filled = {group: _fill(v, group, values or {}, masked, restored)
+              for group, v in inputs.items()}
+    return filled, masked, restored
+
+
+def _fill(value: Any, place: str, values: dict[str, str], masked: list[str],
+          restored: list[str]) -> Any:
+    if value == MASK:
+        if place in values:
+            restored.append(f"{place} (typed)")
+            return values[place]
+        masked.append(place)
+        return value
+    if isinstance(value, dict):
+        return {k: _fill(v, f"{place}.{k}" if _simple(k) else f"{place}[{json.dumps(str(k))}]",
+                         values, masked, restored) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, f"{place}[{i}]", values, masked, restored) for i, v in enumerate(value)]
+    return value
 
 
 # -- the recorded path against the graph now --------------------------------------------------
