@@ -215,6 +215,8 @@ def _uses(project: Project, section: str, name: str) -> Iterator[tuple[str, Any,
         for a in project.actions:
             if a.trigger.type == "action" and a.trigger.action == name:
                 yield f'action "{a.name}" is triggered by it', a.trigger, "action"
+            if a.on_failure == name and a.name != name:
+                yield f'action "{a.name}" runs it on failure', a, "on_failure"
 
 
 def references(project: Project, section: str, name: str) -> list[str]:

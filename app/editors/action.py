@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QBoxLayout,
     QComboBox,
@@ -53,6 +53,10 @@ from runtime.schedule import parse_schedule
 from runtime.where import OPS, UNARY
 
 TRIGGER_LABELS = {"endpoint": "Endpoint", "schedule": "Schedule", "action": "Another action"}
+NO_ON_FAILURE = "(none)"
+ON_FAILURE_TIP = ("The action to run when a run of this one fails, after its changes are rolled "
+                  "back (in a transaction of its own); it reads the failure as error: "
+                  "error.message, error.status, error.event, error.inputs")
 
 
 class WhereDialog(QDialog):
@@ -193,6 +197,20 @@ class ActionEditor(Editor):
             "0000") + 40)  # three digits and the arrows; the rest goes to the response
         self.response_status.valueChanged.connect(
             lambda v: self._set("response_status", v, f"Set response status {v}", merge=True))
+        self.on_failure = QComboBox()
+        self.on_failure.setObjectName("on_failure")
+        self.on_failure.setToolTip(ON_FAILURE_TIP)
+        self.on_failure.activated.connect(
+            lambda _i: self.set_on_failure(self.on_failure.currentData() or ""))
+        self.on_failure_info = QLabel()
+        self.on_failure_info.setObjectName("on_failure_info")
+        self.on_failure_info.setWordWrap(True)
+        self.on_failure_info.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.on_failure_info.hide()
+        # The compiler's word on the setting, once per revision and after typing pauses (as the
+        # graph's node outlines): an unknown action, or the action naming itself.
+        self._problem_timer = QTimer(self, singleShot=True, interval=250)
+        self._problem_timer.timeout.connect(lambda: self.show_problems(self.document.problems()))
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -224,6 +242,15 @@ class ActionEditor(Editor):
         response.addWidget(_label("Status"))
         response.addWidget(self.response_status)
         form.addRow(_label("Response"), response)
+        on_failure = QWidget()
+        column = QVBoxLayout(on_failure)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(4)
+        column.addWidget(self.on_failure)
+        column.addWidget(self.on_failure_info)
+        self.on_failure_label = _label("On failure")
+        self.on_failure_label.setToolTip(ON_FAILURE_TIP)
+        form.addRow(self.on_failure_label, on_failure)
         basics = QWidget()
         basics.setLayout(form)
 
@@ -278,7 +305,9 @@ class ActionEditor(Editor):
         splitter.addWidget(self.graph)
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([206, 600])
+        # Room for the settings down to On failure; what is under it (its problem) may scroll:
+        # the graph keeps the most of the height.
+        splitter.setSizes([236, 600])
         splitter.setChildrenCollapsible(False)
         self.splitter = splitter
         layout = QVBoxLayout(self)
@@ -325,9 +354,62 @@ class ActionEditor(Editor):
             if parse_value(self.response_value.text()) != a.response_value:
                 self._set_text(self.response_value, format_value(a.response_value))
             self.response_status.setValue(int(a.response_status or 200))
+            self._fill_on_failure(a)
             self.globals.model.refresh()
         finally:
             self._updating = False
+        self._problem_timer.start()
+
+    def _fill_on_failure(self, a) -> None:
+        """(none) and the project's other actions; an unknown name (or its own, from a file) is
+        shown as it is, and the compiler's problem under it."""
+        names = [x.name for x in self.document.project.actions if x is not a]
+        if a.on_failure and a.on_failure not in names:
+            names.append(a.on_failure)
+        wanted = [(NO_ON_FAILURE, "")] + [(n, n) for n in names]
+        have = [(self.on_failure.itemText(i), self.on_failure.itemData(i))
+                for i in range(self.on_failure.count())]
+        self.on_failure.blockSignals(True)
+        if have != wanted:
+            self.on_failure.clear()
+            for text, data in wanted:
+                self.on_failure.addItem(text, data)
+        self.on_failure.setCurrentIndex(max(self.on_failure.findData(a.on_failure or ""), 0))
+        self.on_failure.blockSignals(False)
+
+    def show_problems(self, problems) -> None:
+        """Under On failure: the compiler's problem with it, else which actions run this one
+        when they fail."""
+        a = self.item
+        if a is None:
+            return
+        where = f'actions["{a.name}"].on_failure'
+        found = [p.message for p in problems if p.where == where]
+        callers = [x.name for x in self.document.project.actions
+                   if x.on_failure == a.name and x is not a]
+        if found:
+            text, role = "\n".join(found), "problem"
+        elif callers:
+            quoted = ", ".join(f'"{n}"' for n in callers)
+            text, role = (f"This action runs when {quoted} fail{'s' if len(callers) == 1 else ''}"
+                          "; the failure is in error."), "muted"
+        else:
+            text, role = "", "muted"
+        self.on_failure_info.setText(text)
+        self.on_failure.setToolTip(f"{text}\n\n{ON_FAILURE_TIP}" if found else ON_FAILURE_TIP)
+        if self.on_failure_info.property("role") != role:
+            self.on_failure_info.setProperty("role", role)
+            self.on_failure_info.style().unpolish(self.on_failure_info)
+            self.on_failure_info.style().polish(self.on_failure_info)
+        self.on_failure_info.setVisible(bool(text))
+
+    def set_on_failure(self, name: str) -> None:
+        """Run the action named `name` when this one fails ("" for none); one undo step."""
+        a = self.item
+        if self._updating or a is None or (name or "") == a.on_failure:
+            return
+        label = f"Run {name} on failure" if name else "Run no action on failure"
+        self.document.set_attr(a, "on_failure", name or "", label)
 
     def _set(self, name: str, value: Any, label: str, merge: bool = False) -> None:
         if not self._updating and self.item is not None:
