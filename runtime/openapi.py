@@ -12,7 +12,9 @@ The document follows what the server really does, so a fuzzer can hold the serve
   Create of model Shoes, is a Shoes record; a Query list is an array of them; anything not
   known is left open (`{}`);
 - every 4xx an endpoint can answer (binding, login, the events of its action and of the
-  actions it calls) is listed with the shared Error body of runtime.server.error_response.
+  actions it calls) is listed with the shared Error body of runtime.server.error_response;
+  the failure of an event whose `error` port is wired is not: its branch answers instead, and
+  what the branch raises or answers (Raise Error, Response) is listed as any event's.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from http import HTTPStatus
 from typing import Any
 
 from nodes import catalogue
-from nodes.kind import NULL, EventKind, nullable
+from nodes.kind import ERROR, NULL, EventKind, nullable
 from runtime import kinds as _kinds
 from runtime.cors import CorsPolicy
 from runtime.paths import path_template
@@ -474,16 +476,17 @@ class _Builder:
 
     def always_run(self, action: Action):
         """The events every run of an action reaches (unless one fails): from the trigger on,
-        up to the first that branches, loops or ends the flow."""
+        up to the first that branches, loops or ends the flow. An event whose failure its wired
+        error branch catches is not one: a run that leaves by its error port goes on."""
         event = action.events.get(action.start or "")
         seen = set()
         while event is not None and event.id not in seen:
             seen.add(event.id)
             kind = self.kinds.get(event.kind)
-            if kind is None:
+            if kind is None or caught(event, kind):
                 return
             yield event, kind
-            if tuple(kind.flow_out) != ("next",) or kind.loops:
+            if tuple(p for p in kind.flow_out if p != ERROR) != ("next",) or kind.loops:
                 return
             event = action.events.get(event.next.get("next") or "")
 
@@ -718,8 +721,8 @@ class _Builder:
                     errors.add(404)
         for event in action.events.values():
             kind = self.kinds.get(event.kind)
-            if kind is None:
-                continue
+            if kind is None or caught(event, kind):
+                continue  # its branch's events are listed on their own
             at = _Placement(self, action, event, kind)
             found = kind.statuses(at)
             for setting in kind.settings:
@@ -729,6 +732,12 @@ class _Builder:
                         found |= self.action_errors(called, seen)
             errors |= {x for x in found if 400 <= x < 500}
         return errors
+
+
+def caught(event: Any, kind: EventKind) -> bool:
+    """Whether an event's failure leaves by its wired `error` port (runtime.executor) rather
+    than failing the run with the event's error status."""
+    return bool(kind.error_port and event.next.get(ERROR))
 
 
 class _Placement:

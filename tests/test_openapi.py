@@ -498,3 +498,117 @@ def test_serve_no_docs_leaves_the_docs_out(tmp_path):
     env = {"ACTIONGRAPH_PROJECT": str(project)}
     assert ServeConfig.from_env(env).docs is True
     assert ServeConfig.from_env({**env, "ACTIONGRAPH_DOCS": "0"}).docs is False
+
+
+# -- error branches: what a wired `error` port catches is not answered -----------------------------
+
+def find_project(branch: str | None) -> Project:
+    """GET /v1/items/find: a Query of one item that answers 404 when none matches; its error
+    port leads to `branch` ("response": answers 200 with a fallback, "raise": Raise Error 410)
+    or nowhere (None)."""
+    p = Project(name="Find")
+    p.add_model("Items", [Field("title", "Text")])
+    p.add_endpoint("Find item", "GET", "/v1/items/find",
+                   [Variable("title", "Text", "query", required=False)])
+    a = p.add_action("Find item", Trigger("endpoint", endpoint="Find item"),
+                     response_value="=found")
+    q = a.add_event("query", model="Items", one=True, if_none="404",
+                    where={"field": "title", "op": "=", "value": "=query.title"}, **{"as": "found"})
+    if branch == "response":
+        a.add_event("response", after=q.id, port="error", status=200,
+                    value={"title": "nothing yet"})
+    elif branch == "raise":
+        a.add_event("raise_error", after=q.id, port="error", status=410,
+                    message="=concat('gone: ', error.message)")
+    assert [x for x in check_project(p) if x.severity == "error"] == []
+    return p
+
+
+def statuses(spec: dict, path: str, method: str) -> list[str]:
+    return list(spec["paths"][path][method]["responses"])
+
+
+def test_errors_caught_by_a_wired_error_branch_are_not_listed():
+    spec = build_openapi(find_project(None))
+    assert statuses(spec, "/v1/items/find", "get") == ["200", "404", "422", "5XX"]
+    spec = build_openapi(find_project("response"))
+    validate(spec)
+    assert statuses(spec, "/v1/items/find", "get") == ["200", "5XX"]  # the branch answers 200
+    fallback = schema_of(spec, body_schema(spec, "/v1/items/find", "get", 200))
+    assert fallback.is_valid({"title": "nothing yet"})
+
+
+def test_what_the_error_branch_raises_is_listed_instead():
+    spec = build_openapi(find_project("raise"))
+    validate(spec)
+    assert statuses(spec, "/v1/items/find", "get") == ["200", "410", "5XX"]
+    assert body_schema(spec, "/v1/items/find", "get", 410) == {"$ref": "#/components/schemas/Error"}
+
+
+def test_a_branch_answering_the_caught_status_documents_its_own_body_only():
+    def signup(catch: bool) -> dict:
+        p = Project(name="Signup")
+        p.add_model("Users", [Field("email", "Text", unique=True)])
+        p.add_endpoint("Signup", "POST", "/v1/signup", [Variable("email", "Text", "body")])
+        a = p.add_action("Signup", Trigger("endpoint", endpoint="Signup"),
+                         response_value={"id": "=user.id"}, response_status=201)
+        user = a.add_event("create", model="Users", values={"email": "=body.email"},
+                           **{"as": "user"})
+        if catch:
+            a.add_event("response", after=user.id, port="error", status=409,
+                        value={"message": "=error.message", "event": "=error.event"})
+        return body_schema(build_openapi(p), "/v1/signup", "post", 409)
+
+    assert signup(catch=True)["properties"].keys() == {"message", "event"}  # not also the Error
+    assert signup(catch=False) == {"$ref": "#/components/schemas/Error"}
+
+
+def test_a_caught_call_action_does_not_list_what_the_called_action_answers():
+    p = Project(name="Calls")
+    p.add_endpoint("Book", "POST", "/v1/book")
+    inner = p.add_action("Reserve", Trigger("action"))
+    inner.add_event("raise_error", status=409, message="full")
+    a = p.add_action("Book", Trigger("endpoint", endpoint="Book"), response_value={"ok": True})
+    call = a.add_event("call_action", action="Reserve")
+    assert "409" in statuses(build_openapi(p), "/v1/book", "post")
+    a.add_event("response", after=call.id, port="error", status=202, value={"queued": True})
+    assert statuses(build_openapi(p), "/v1/book", "post") == ["200", "202", "5XX"]
+
+
+def test_an_input_compared_by_an_event_whose_failure_is_caught_is_not_narrowed():
+    """Narrowing asks for what fits a field because a value that does not answers 422; a
+    caught failure answers what the branch answers, so the input stays as the binder takes it."""
+
+    def id_param(catch: bool, audit_first: bool) -> dict:
+        p = Project(name="Lookup")
+        p.add_model("Items", [Field("title", "Text")])
+        p.add_model("Audit", [Field("what", "Text")])
+        p.add_endpoint("Lookup", "GET", "/v1/lookup", [Variable("id", "Number", "query")])
+        a = p.add_action("Lookup", Trigger("endpoint", endpoint="Lookup"), response_value="=found")
+        first = a.add_event("create", model="Audit", values={"what": "lookup"}) \
+            if audit_first else None
+        q = a.add_event("query", after=first.id if first else None, model="Items", one=True,
+                        where={"field": "id", "op": "=", "value": "=query.id"}, **{"as": "found"})
+        if catch:
+            a.add_event("response", after=q.id, port="error", status=200, value=None)
+        (param,) = build_openapi(p)["paths"]["/v1/lookup"]["get"]["parameters"]
+        return param["schema"]
+
+    assert id_param(catch=False, audit_first=False)["type"] == "integer"
+    assert id_param(catch=True, audit_first=False).get("type") != "integer"
+    # An event with an unwired error port fails the run or goes on: the walk goes on past it.
+    assert id_param(catch=False, audit_first=True)["type"] == "integer"
+
+
+async def test_a_caught_failure_answers_as_the_document_says(serve):
+    """Held to the real server: no match leaves by the error port and answers the branch's 200
+    (not the Query's 404, which the document no longer lists); a match answers the record."""
+    for branch, answered in (("response", 200), ("raise", 410)):
+        s = await serve(find_project(branch))
+        status, spec, _ = await s.call("GET", "/openapi.json")
+        assert status == 200 and "404" not in spec["paths"]["/v1/items/find"]["get"]["responses"]
+        status, body, _ = await s.call("GET", "/v1/items/find", params={"title": "none"})
+        assert status == answered, body
+        errors = list(schema_of(spec, body_schema(spec, "/v1/items/find", "get", status))
+                      .iter_errors(body))
+        assert not errors, errors[0].message
