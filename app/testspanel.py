@@ -1,23 +1,35 @@
 """The Tests dock: the project's tests grouped by endpoint, run without blocking the editor,
-green or red with their times; the selected test's diff, problem and path on the graph; and
-"Save as Test" from a run of the Run panel or the History dock."""
+green or red with their times; the selected test's diff, problem and path on the graph;
+"Save as Test" from a run of the Run panel or the History dock; and Edit Test (Enter) to see and
+loosen a test's request and expectations (app/testeditor.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import copy
+import dataclasses
 import json
 import re
 from typing import Any
 from urllib.parse import parse_qsl
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFontDatabase, QIcon, QPainter, QPixmap
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFontDatabase,
+    QIcon,
+    QKeySequence,
+    QPainter,
+    QPixmap,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QSplitter,
@@ -28,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 from shiboken6 import Shiboken
 
+from app.testeditor import TestEditor
 from runtime.errors import ProjectError
 from runtime.executor import StepTrace
 from runtime.host import StartupError
@@ -131,6 +144,23 @@ def delete_test(document, test: TestCase) -> None:
     document.edit(f"Delete test {test.name}", apply)
 
 
+def replace_test(document, test: TestCase, edited: TestCase) -> bool:
+    """Give a test the name, request, expectations and fixtures of `edited`, keeping its id, as
+    one undo step; False when nothing changed."""
+    names = [f.name for f in dataclasses.fields(TestCase) if f.name != "id"]
+    old = {n: copy.deepcopy(getattr(test, n)) for n in names}
+    new = {n: copy.deepcopy(getattr(edited, n)) for n in names}
+    if old == new:
+        return False
+
+    def apply(forward: bool) -> None:
+        for name, value in (new if forward else old).items():
+            setattr(test, name, copy.deepcopy(value))
+
+    document.edit(f"Edit test {edited.name}", apply)
+    return True
+
+
 def dot(color: str, size: int = 10) -> QIcon:
     """A filled circle of a colour (a test's red, green or grey)."""
     pixmap = QPixmap(size, size)
@@ -164,6 +194,7 @@ class TestsPanel(QWidget):
     runRequested = Signal(list)  # test names
     testSelected = Signal(str)  # a test id
     deleteRequested = Signal(str)  # a test id
+    editRequested = Signal(str)  # a test id
 
     def __init__(self, theme=None, parent: QWidget | None = None):
         super().__init__(parent)
@@ -183,6 +214,10 @@ class TestsPanel(QWidget):
         self.run_button.setToolTip("Run the selected tests (or the tests of the selected "
                                    "endpoint); double-click a test to run it")
         self.run_button.clicked.connect(lambda: self.runRequested.emit(self.selected_names()))
+        self.edit_button = QPushButton("Edit…")
+        self.edit_button.setToolTip("See and loosen the selected test's request and "
+                                    "expectations (Enter)")
+        self.edit_button.clicked.connect(self._edit_clicked)
         self.delete_button = QPushButton("Delete")
         self.delete_button.setToolTip("Remove the selected test from the project (undoable)")
         self.delete_button.clicked.connect(self._delete_clicked)
@@ -203,6 +238,12 @@ class TestsPanel(QWidget):
         self.tree.currentItemChanged.connect(self._current_changed)
         self.tree.itemSelectionChanged.connect(self._update_buttons)
         self.tree.itemDoubleClicked.connect(self._double_clicked)
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+        for key in ("Return", "Enter"):  # Enter edits the current test, double-click runs it
+            shortcut = QShortcut(QKeySequence(key), self.tree)
+            shortcut.setContext(Qt.ShortcutContext.WidgetShortcut)
+            shortcut.activated.connect(self._edit_clicked)
         self.detail = QPlainTextEdit()
         self.detail.setReadOnly(True)
         self.detail.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
@@ -212,6 +253,7 @@ class TestsPanel(QWidget):
         top.addWidget(self.run_all_button)
         top.addWidget(self.run_button)
         top.addWidget(self.summary, 1)
+        top.addWidget(self.edit_button)
         top.addWidget(self.delete_button)
         left = QWidget()
         ll = QVBoxLayout(left)
@@ -381,7 +423,8 @@ class TestsPanel(QWidget):
         if test.id in self.running:
             lines.append("Running…")
         elif result is None:
-            lines.append("Not run yet: Run (double-click) or Run All.")
+            lines.append("Not run yet: Run (double-click) or Run All. Edit… (Enter) shows what "
+                         "it sends and expects.")
         elif result.passed:
             lines.append(f"Passed in {result.ms:.0f} ms (status {result.status}).")
         else:
@@ -444,6 +487,23 @@ class TestsPanel(QWidget):
         if test is not None:
             self.runRequested.emit([test.name])
 
+    def _edit_clicked(self) -> None:
+        test = self.current_test()
+        if test is not None:
+            self.editRequested.emit(test.id)
+
+    def _context_menu(self, pos) -> None:
+        test = self.test_of(self.tree.itemAt(pos))
+        if test is None:
+            return
+        self.tree.setCurrentItem(self.item_of(test.id))
+        menu = QMenu(self.tree)
+        menu.addAction("Edit Test…", self._edit_clicked)
+        menu.addAction("Run", lambda: self.runRequested.emit([test.name]))
+        menu.addSeparator()
+        menu.addAction("Delete", self._delete_clicked)
+        menu.exec(self.tree.viewport().mapToGlobal(pos))
+
     def _delete_clicked(self) -> None:
         test = self.current_test()
         if test is not None:
@@ -453,6 +513,7 @@ class TestsPanel(QWidget):
         self.run_all_button.setEnabled(bool(self.tests))
         self.run_button.setEnabled(bool(self.selected_ids()))
         self.delete_button.setEnabled(self.current_test() is not None)
+        self.edit_button.setEnabled(self.current_test() is not None)
 
 
 class Testing(QObject):
@@ -472,6 +533,8 @@ class Testing(QObject):
         self.panel.runRequested.connect(self.run_names)
         self.panel.testSelected.connect(self.show_path)
         self.panel.deleteRequested.connect(self.delete)
+        self.panel.editRequested.connect(self.edit_test)
+        self.editor: TestEditor | None = None  # the open Edit Test dialog
 
     def connect_sources(self, live) -> None:
         """"Save as Test" of the Run panel and of the History dock."""
@@ -581,6 +644,45 @@ class Testing(QObject):
         if test is not None:
             delete_test(self.document, test)
 
+    # -- editing a test --------------------------------------------------------------------------
+    def edit_test(self, test_id: str) -> TestEditor | None:
+        """Open Edit Test on a test (window-modal, no nested loop); OK saves it as one undo
+        step and runs it."""
+        doc = self.document
+        test = next((t for t in doc.project.tests if t.id == test_id), None) \
+            if doc is not None else None
+        if test is None:
+            return None
+        if self.editor is not None:
+            self.editor.raise_()
+            return self.editor
+        editor = TestEditor(doc.project, test, lambda edited: self.apply_edit(test, edited),
+                            self.panel.results.get(test.id), self.window.theme, self.window)
+        editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        editor.finished.connect(self._editor_closed)
+        self.editor = editor
+        editor.open()
+        return editor
+
+    def _editor_closed(self) -> None:
+        self.editor = None
+
+    def apply_edit(self, test: TestCase, edited: TestCase) -> None:
+        """Save an edited test (one undo step, same id) and run it to turn it green or red."""
+        if self.document is None:
+            return
+        replace_test(self.document, test, edited)
+        self.show_dock()
+        self.panel.select(test.id)
+        self.run_soon([test.name])
+
+    def run_soon(self, names: list[str]) -> None:
+        """Run these tests now, or after the run going on."""
+        if self.running:
+            self.task.add_done_callback(lambda _task: self.run_soon(names))
+        else:
+            self.run_names(names)
+
     # -- saving a run as a test ----------------------------------------------------------------
     def save_as_test(self, run: RunRecord | dict, request: dict | None = None) -> TestCase | None:
         """Ask for a name ("METHOD path status"), then add a test expecting what the run
@@ -603,6 +705,9 @@ class Testing(QObject):
         test = add_test(doc, test_from_record(record, doc.project, name, request))
         self.show_dock()
         self.panel.select(test.id)
+        self.window.statusBar().showMessage(
+            f'Saved test "{test.name}": Edit… (Enter in the Tests dock) to see and loosen what '
+            "it expects", 8000)
         self.run_names([test.name])
         return test
 

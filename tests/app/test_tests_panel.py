@@ -1,19 +1,24 @@
 """The Tests dock on a real display: a run of the Run panel saved as a test goes green; an edit
 that breaks it turns it red with the diff and its path on the graph; a test of a deleted
-endpoint shows its problem; History's Save as Test reads a run back from the run history."""
+endpoint shows its problem; History's Save as Test reads a run back from the run history; Edit
+Test shows a test as its JSON, loosens an expected value, refuses a bad edit by its line and
+saves a good one as one undo step."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QKeySequence
 
 from app.live import free_port
+from app.testeditor import TestEditor
 from app.testspanel import record_of_run, request_of
 from app.tree import delete
 from runtime import testcases
+from runtime.project import to_data
 from tests.app.test_shortcuts import press
 from tests.app.test_tour import as_the_app_does
 
@@ -174,3 +179,110 @@ async def test_a_run_read_back_from_the_history_makes_the_same_test(live_window)
     assert project.tests[-1].name == "from history"
     await window.testing.task
     assert window.testing.panel.state(project.tests[-1]) == "passed"
+
+
+def line_with(text: str, part: str) -> int:
+    """The line (from 1) of the first line of `text` holding `part`."""
+    return next(n for n, line in enumerate(text.splitlines(), 1) if part in line)
+
+
+async def test_edit_test_loosens_an_expected_value_refuses_a_bad_edit_and_undoes(
+        live_window, qtbot, shot):
+    window = live_window
+    live, testing, document = window.live, window.testing, window.document
+    tests, project = testing.panel, window.document.project
+    live.run_endpoint("Create post")
+    live.run_panel.body_edit.setPlainText('{"user": "ann", "caption": "Exact", "likes": 2}')
+    assert (await live.run_panel.send()).status == 201
+    answer_with(window, "create post, loosened")
+    qtbot.mouseClick(live.run_panel.test_button, Qt.MouseButton.LeftButton)
+    test = project.tests[-1]
+    test_id, steps = test.id, document.undo.count()
+    assert "Edit…" in window.statusBar().currentMessage()  # the next step is said
+    await testing.task
+    assert tests.state(test) == "passed"
+
+    # Enter on the test's row opens Edit Test: the test as the project file holds it, no id.
+    assert tests.current_test() is test
+    tests.tree.setFocus()
+    press(tests.tree, QKeySequence("Return"))
+    editor = testing.editor
+    assert isinstance(editor, TestEditor) and editor.isVisible()
+    saved = {k: v for k, v in to_data(project)["tests"][-1].items() if k != "id"}
+    assert json.loads(editor.text.toPlainText()) == saved
+    assert '{"$any": true}' in editor.hint.text() and '"$regex"' in editor.hint.text()
+    assert editor.item_at("expect", "body", "id").text(1) == '{"$type": "integer"}'
+
+    # The request changes, the exact caption it expects does not: saved, run, red.
+    text = editor.text.toPlainText().replace('"caption": "Exact"', '"caption": "Edited"', 1)
+    editor.text.setPlainText(text)
+    qtbot.mouseClick(editor.ok_button, Qt.MouseButton.LeftButton)
+    assert not editor.isVisible()
+    assert test.request["body"]["caption"] == "Edited" and test.id == test_id
+    assert test.expect["body"]["caption"] == "Exact"
+    assert document.undo.count() == steps + 1
+    assert document.undo.undoText() == "Edit test create post, loosened"
+    assert testing.running  # it runs at once
+    await testing.task
+    assert tests.state(test) == "failed"
+    assert "body.caption" in tests.results[test.id].diff
+
+    # Edit… again: what the last run got is beside what it expects; Any Value loosens both
+    # the answer's caption and the row's.
+    qtbot.mouseClick(tests.edit_button, Qt.MouseButton.LeftButton)
+    editor = testing.editor
+    body_caption = editor.item_at("expect", "body", "caption")
+    assert body_caption.text(1) == '"Exact"' and body_caption.text(2) == '"Edited"'
+    row_caption = editor.item_at("expect", "rows", 0, "values", "caption")
+    assert not editor.any_button.isEnabled()
+    body_caption.setSelected(True)
+    row_caption.setSelected(True)
+    assert editor.type_button.isEnabled()
+    qtbot.mouseClick(editor.any_button, Qt.MouseButton.LeftButton)
+    loosened = json.loads(editor.text.toPlainText())
+    assert loosened["expect"]["body"]["caption"] == {"$any": True}
+    assert loosened["expect"]["rows"][0]["values"]["caption"] == {"$any": True}
+    assert loosened["expect"]["body"]["user"] == "ann"  # the others stay exact
+    assert editor.item_at("expect", "body", "caption").text(1) == '{"$any": true}'
+    await as_the_app_does(lambda: shot(editor, "test_editor"))
+    qtbot.mouseClick(editor.ok_button, Qt.MouseButton.LeftButton)
+    assert test.expect["body"]["caption"] == {"$any": True}
+    await testing.task
+    assert tests.state(test) == "passed", tests.results[test.id].diff
+
+    # A malformed edit is refused, naming the line: the dialog stays, the text too, and the
+    # project does not change.
+    before, steps = to_data(project), document.undo.count()
+    assert testing.editor is None
+    window.activateWindow()  # a window manager does this when a dialog closes; Xvfb has none
+    await until(window.isActiveWindow)
+    tests.tree.setFocus()
+    press(tests.tree, QKeySequence("Return"))
+    editor = testing.editor
+    bad = editor.text.toPlainText().replace('"status": 201', '"status": "created"')
+    editor.text.setPlainText(bad)
+    qtbot.mouseClick(editor.ok_button, Qt.MouseButton.LeftButton)
+    assert editor.isVisible() and editor.error.isVisible()
+    line = line_with(bad, '"status": "created"')
+    assert editor.error.text().startswith(f"Line {line}, expect.status: "), editor.error.text()
+    assert "Traceback" not in editor.error.text()
+    assert editor.text.textCursor().blockNumber() + 1 == line  # the cursor is on it
+    broken = bad.replace('"status": "created",', '"status": 201')  # a comma lost
+    editor.text.setPlainText(broken)
+    qtbot.mouseClick(editor.ok_button, Qt.MouseButton.LeftButton)
+    assert editor.isVisible()
+    assert editor.error.text().startswith(f"Line {line + 1}: not valid JSON"), \
+        editor.error.text()
+    assert editor.text.toPlainText() == broken
+    await until(lambda: not editor.values.isEnabled())  # nothing to loosen until it is JSON
+    await as_the_app_does(lambda: shot(editor, "test_editor_error"))
+    assert to_data(project) == before and document.undo.count() == steps
+    editor.reject()
+
+    # Undo takes back one edit at a time; the test keeps its id and its row.
+    document.undo.undo()
+    assert test.expect["body"]["caption"] == "Exact" and test.request["body"]["caption"] == "Edited"
+    document.undo.undo()
+    assert test.request["body"]["caption"] == "Exact"
+    assert project.tests[-1] is test and test.id == test_id
+    assert tests.item_of(test_id) is not None
