@@ -6,11 +6,13 @@ for servers whose workers or machines share a PostgreSQL database, the `_actiong
 in that database (`serve --db postgresql+asyncpg://...` picks it on its own; `--history-db URL`
 chooses any). Either way the runs are rows of one table, `_actiongraph_runs`.
 
-Recording never blocks or fails a request: `add(record)` masks the record into a plain dict
-(runtime.masking) and puts it on a bounded queue; a writer thread writes batches, one
-transaction each, and prunes now and then (by count and age). A full queue drops runs (counted
-in `dropped`); a history that cannot be written (locked, corrupt, read-only) is logged once and
-kept in `problem`, and the server keeps answering.
+Recording never blocks or fails a request: `add(record)` appends the finished record to a
+bounded list (one deque append; the writer thread is woken once per batch, not per run, so a
+busy server does not hand the GIL back and forth on every request); the writer thread masks
+each record into a plain dict (runtime.masking), writes batches, one transaction each, and
+prunes now and then (by count and age). A full list drops runs (counted in `dropped`); a
+history that cannot be written (locked, corrupt, read-only) is logged once and kept in
+`problem`, and the server keeps answering.
 
 Modes (`serve --history`): "full" records every run whole, with its trace (runs are traced);
 "errors" (serve's default) records the runs that answered 400 or more, whole but without a
@@ -45,9 +47,9 @@ import datetime as dt
 import functools
 import json
 import logging
-import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
@@ -71,7 +73,7 @@ BODY_LIMIT = 64 * 1024  # bytes of a request or response body kept
 QUEUE = 2_000  # runs waiting to be written before new ones are dropped
 BATCH = 500  # runs written in one transaction at most
 PRUNE_EVERY = 60.0  # seconds between prunings
-GATHER = 0.25  # seconds the writer collects runs before writing them in one transaction
+GATHER = 0.05  # seconds the writer lets runs gather before writing them in one transaction
 
 _meta = sa.MetaData()
 RUNS = sa.Table(
@@ -155,7 +157,12 @@ class RunHistory:
         self.dropped = 0  # runs not recorded because the queue was full or a write failed
         self.written = 0
         self.problem: str | None = None  # why the history cannot be written now, else None
-        self._queue: queue.Queue = queue.Queue(queue_size)
+        self.queue_size = queue_size
+        # (record, masker) pairs, flush markers (Events) and the stop marker (None); deque's
+        # append and popleft need no lock.
+        self._pending: deque = deque()
+        self._wake = threading.Event()
+        self._hurry = False  # a flush or close waits: write without gathering
         self._writer: threading.Thread | None = None
         self._start_lock = threading.Lock()
         self._stopping = False
@@ -170,21 +177,30 @@ class RunHistory:
         """Record a finished run when the mode wants it (a listener of ServerState)."""
         if self.mode == "off" or (self.mode == "errors" and record.status < 400):
             return
-        try:
-            row = self._row(record)
-        except Exception:  # noqa: BLE001 - a record we cannot convert must not fail the request
-            log.exception("run history: a run could not be recorded")
+        pending = self._pending
+        if len(pending) >= self.queue_size:
             self.dropped += 1
             return
-        if self._writer is None:
-            self._start()
-        try:
-            self._queue.put_nowait(row)
-        except queue.Full:
-            self.dropped += 1
+        pending.append((record, self.masker))
+        if not self._wake.is_set():  # the writer sleeps: one wake-up for what gathers now
+            if self._writer is None:
+                self._start()
+            self._wake.set()
 
-    def _row(self, r: RunRecord) -> dict[str, Any]:
-        mask = self.masker
+    def _put(self, marker: threading.Event | None) -> None:
+        self._hurry = True
+        self._pending.append(marker)
+        self._wake.set()
+
+    def _row(self, r: RunRecord, mask: Masker) -> dict[str, Any]:
+        detail = _dumps(self._masked_detail(r, mask), self.body_limit)
+        return {"started": r.started, "source": r.source, "method": r.method, "path": r.path,
+                "endpoint": r.endpoint, "action": r.action, "revision": r.revision,
+                "status": r.status, "ms": round(r.ms, 3),
+                "error": mask.text(r.error) if r.error else None,
+                "event": r.event, "dry_run": bool(r.dry_run), "tag": r.tag, "detail": detail}
+
+    def _masked_detail(self, r: RunRecord, mask: Masker) -> dict[str, Any]:
         detail: dict[str, Any] = {
             "inputs": mask.value(r.inputs) if r.inputs is not None else None,
             "trace": None if r.trace is None else [
@@ -199,24 +215,19 @@ class RunHistory:
             detail["request"] = {
                 "method": q["method"], "path": q["path"],
                 "query": mask.value(dict(q["query"])), "headers": mask.headers(q["headers"]),
-                **self._body(q["body"], q.get("content_type", ""))}
+                **self._body(q["body"], q.get("content_type", ""), mask)}
         if r.http_response is not None:
             a = r.http_response
             if r.result is not None and a.get("content_type") == "application/json":
                 body = {"body": mask.value(r.result.value)}  # the value, not the text again
             else:
-                body = self._body(a["body"], a.get("content_type", ""))
+                body = self._body(a["body"], a.get("content_type", ""), mask)
             detail["response"] = {"status": a["status"], "headers": mask.headers(a["headers"]),
                                   **body}
-        return {"started": r.started, "source": r.source, "method": r.method, "path": r.path,
-                "endpoint": r.endpoint, "action": r.action, "revision": r.revision,
-                "status": r.status, "ms": round(r.ms, 3),
-                "error": mask.text(r.error) if r.error else None,
-                "event": r.event, "dry_run": bool(r.dry_run), "tag": r.tag, "detail": detail}
+        return detail
 
-    def _body(self, raw: Any, content_type: str) -> dict[str, Any]:
+    def _body(self, raw: Any, content_type: str, mask: Masker) -> dict[str, Any]:
         """A request or response body as masked data (JSON, form) or text, up to the limit."""
-        mask = self.masker
         if raw is None or raw == b"":
             return {"body": None}
         if not isinstance(raw, (bytes, bytearray)):
@@ -246,46 +257,57 @@ class RunHistory:
 
     def _write_loop(self) -> None:
         pruned = 0.0
+        pending = self._pending
         while True:
-            row = self._queue.get()
-            if row is None:
-                return
-            rows = [row]
+            self._wake.wait()
+            if not self._hurry:
+                time.sleep(GATHER)  # under load one transaction per run would cost more
+            self._hurry = False
+            self._wake.clear()  # before taking: what is added from now on wakes it again
+            rows: list[dict] = []
+            markers: list[threading.Event] = []
             stop = False
-            # Under load one transaction per run would cost more than the runs: gather first.
-            deadline = time.monotonic() + GATHER
-            while len(rows) < BATCH:
-                try:
-                    more = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
-                except queue.Empty:
-                    break
-                if more is None:
+            while pending and len(rows) < BATCH:
+                item = pending.popleft()
+                if item is None:
                     stop = True
                     break
-                rows.append(more)
-            prune = time.monotonic() - pruned > PRUNE_EVERY
-            try:
-                self._db.call(functools.partial(self._write, rows=rows, prune=prune))
-            except Exception as e:  # noqa: BLE001 - reported once; the server goes on
-                self.dropped += len(rows)
-                self._report(e)
-            else:
-                self.written += len(rows)
-                if prune:
-                    pruned = time.monotonic()
-                if self.problem is not None:
-                    log.warning("run history %s: writing again", _where(self.url))
-                    self.problem = None
-            finally:
-                for _ in rows:
-                    self._queue.task_done()
+                if isinstance(item, threading.Event):
+                    markers.append(item)
+                    if rows:
+                        break  # write what came before it, then tell the waiter
+                    item.set()
+                    markers.pop()
+                    continue
+                record, mask = item
+                try:
+                    rows.append(self._row(record, mask))
+                except Exception:  # noqa: BLE001 - one odd record must not stop the others
+                    log.exception("run history: a run could not be recorded")
+                    self.dropped += 1
+            if pending and not stop:
+                self._wake.set()  # more than a batch: go on without sleeping
+                self._hurry = True
+            if rows:
+                prune = time.monotonic() - pruned > PRUNE_EVERY
+                try:
+                    self._db.call(functools.partial(self._write, rows=rows, prune=prune))
+                except Exception as e:  # noqa: BLE001 - reported once; the server goes on
+                    self.dropped += len(rows)
+                    self._report(e)
+                else:
+                    self.written += len(rows)
+                    if prune:
+                        pruned = time.monotonic()
+                    if self.problem is not None:
+                        log.warning("run history %s: writing again", _where(self.url))
+                        self.problem = None
+            for marker in markers:
+                marker.set()
             if stop:
-                self._queue.task_done()
                 return
 
     def _write(self, conn: sa.Connection, *, rows: list[dict], prune: bool) -> None:
-        for row in rows:
-            row["detail"] = _dumps(row["detail"], self.body_limit)
         if self._db.sqlite:  # the driver's executemany: a third of Core's cost per run
             conn.exec_driver_sql(_SQLITE_INSERT, [tuple(row[c] for c in _COLUMNS) for row in rows])
         else:
@@ -304,12 +326,9 @@ class RunHistory:
         """Wait until every run added so far is written (or given up); False on timeout."""
         if self._writer is None:
             return True
-        deadline = time.monotonic() + timeout
-        while self._queue.unfinished_tasks:
-            if time.monotonic() > deadline:
-                return False
-            time.sleep(0.005)
-        return True
+        done = threading.Event()
+        self._put(done)
+        return done.wait(timeout)
 
     def prune(self) -> int:
         """Delete the runs past the count and age limits now; how many went."""
@@ -321,10 +340,7 @@ class RunHistory:
             self._stopping = True
             writer = self._writer
         if writer is not None:
-            try:
-                self._queue.put(None, timeout=timeout)
-            except queue.Full:
-                pass
+            self._put(None)
             writer.join(timeout)
         self._db.close()
 
