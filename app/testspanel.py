@@ -550,6 +550,8 @@ class Testing(QObject):
                 self.document.changed.disconnect(self._changed)
         if self.task is not None and not self.task.done():
             self.task.cancel()
+        if self.editor is not None:  # it edits a test of the project going away
+            self.editor.reject()
         self.document = document
         self.revision = None
         self.panel.results.clear()
@@ -618,7 +620,7 @@ class Testing(QObject):
             if Shiboken.isValid(self.panel):
                 self.panel.running.clear()
                 self.panel.show_tests(self.panel.tests)
-        if doc is self.document and results:
+        if doc is self.document and results and Shiboken.isValid(self.panel):
             self.revision = revision
             self._changed()
             current = self.panel.current_test()
@@ -706,8 +708,7 @@ class Testing(QObject):
         self.show_dock()
         self.panel.select(test.id)
         self.window.statusBar().showMessage(
-            f'Saved test "{test.name}": Edit… (Enter in the Tests dock) to see and loosen what '
-            "it expects", 8000)
+            f'Saved test "{test.name}" · Edit… (Enter) to loosen what it expects', 8000)
         self.run_names([test.name])
         return test
 
