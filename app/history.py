@@ -316,6 +316,7 @@ class HistoryPanel(QWidget):
         split.addWidget(table)
         split.addWidget(self.tabs)
         split.setSizes([620, 480])
+        self.split = split
         outer = QVBoxLayout(self)
         outer.setContentsMargins(4, 4, 4, 4)
         outer.addWidget(split)
@@ -355,7 +356,10 @@ class HistoryPanel(QWidget):
         if len(self.model.records) > 2 * LIMIT:
             keep = {_key(summary_of(r)) for r in self.seen}
             self.model.records = {k: v for k, v in self.model.records.items() if k in keep}
-        fresh = [s for s in (summary_of(r) for r in reversed(records)) if self.matches(s)]
+        # a run read back from the history before its record arrived here is listed already
+        listed = {_key(r) for r in self.model.rows}
+        fresh = [s for s in (summary_of(r) for r in reversed(records))
+                 if _key(s) not in listed and self.matches(s)]
         self.model.prepend(fresh)
         self._update_count()
         self.reload_soon(RELOAD_AFTER)

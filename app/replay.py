@@ -230,7 +230,7 @@ class ReplayView(QWidget):
 
 def _side(title: str, status: int | None, error: str | None, body: Any,
           rows: list[tuple[str, dict]]) -> str:
-    parts = [f"<h3 style='margin:0'>{_html(title)}</h3>"]
+    parts = [f"<b style='font-size:15px'>{_html(title)}</b>"]
     if status is not None:
         parts.append(f"<b style='font-size:16px;color:{status_color(status).name()}'>{status}</b>")
     if error:

@@ -11,6 +11,7 @@ the user typed) and names the places it cannot, which a Comparison then carries.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from collections import Counter
@@ -139,10 +140,23 @@ def _diff(a: Any, b: Any, path: str, out: list[Difference], ids: tuple[set, set]
             else:
                 _diff(a[i], b[i], sub, out, ids, key)
         return
-    if a == b and type(a) is type(b) or (_number(a) and _number(b) and a == b):
+    if a == b and type(a) is type(b) or (_number(a) and _number(b) and a == b) \
+            or _same_moment(a, b):
         return
     volatile = key in VOLATILE_KEYS or (key == "id" and a in ids[0] and b in ids[1])
     out.append(Difference(path, "changed", a, b, volatile))
+
+
+def _same_moment(a: Any, b: Any) -> bool:
+    """Two ISO date-times of the same instant: a recorded value is kept as "+00:00", the wire
+    (runtime.renderer) says "Z"."""
+    if not (isinstance(a, str) and isinstance(b, str) and len(a) >= 19 and len(b) >= 19
+            and a[10:11] == b[10:11] == "T" and a[:10] == b[:10]):
+        return False
+    try:
+        return dt.datetime.fromisoformat(a) == dt.datetime.fromisoformat(b)
+    except (TypeError, ValueError):  # naive against aware, or not a date-time after all
+        return False
 
 
 def _number(v: Any) -> bool:

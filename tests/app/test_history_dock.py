@@ -168,6 +168,46 @@ async def test_opening_a_run_paints_its_path_and_marks_what_changed_since(
     panel.select_ids([run_id])
     await _until(lambda: graph.traced == ["n1", "n2", "n4"] and "changed since" in
                  (graph.node("n2").view.run or ("",))[0])
+    await as_the_app_does(lambda: shot(window, "history_changed_since"))
+    await live.shutdown()
+
+
+async def test_a_failed_run_opened_from_history_shows_its_failing_event_in_red(
+        open_window, project_file, tmp_path, shot):
+    window = await open_window(project_file, 19850)
+    window.resize(1400, 900)
+    live, panel = window.live, window.live.log
+    base = live.server.base_url
+    with sqlite3.connect(tmp_path / "posts.db") as conn:  # a post past the branch's limit
+        conn.execute('UPDATE "Posts" SET likes = 150000 WHERE id = 2')
+    assert await _send(base, "GET", "/v1/posts") == 200
+    assert await _send(base, "PUT", "/v1/posts/1", {"caption": "Hello again"}) == 200
+    assert await _send(base, "GET", "/v1/posts/9") == 404
+    assert await _send(base, "PUT", "/v1/posts/2", {"caption": "Viral!"}) == 409
+    assert await _send(base, "GET", "/v1/posts/1") == 200
+    await _until(lambda: len(panel.records()) == 5)
+    rows = await _listed(panel, 5)
+    assert len(panel.model.rows) == 5  # each run once, read back with its id
+    failed = next(r for r in rows if r["status"] == 409)
+    assert failed["event"] == "n3" and failed["error"].endswith("too popular")
+    panel.failed_box.setChecked(True)
+    assert [r["status"] for r in await panel.reload()] == [409, 404]
+    panel.failed_box.setChecked(False)
+    await panel.reload()
+
+    live.show_dock("log")
+    window.resizeDocks([live.docks["log"]], [310], Qt.Orientation.Vertical)
+    editor = window.open_item("actions", window.document.project.action(NAME).id)
+    editor.splitter.setSizes([190, 600])  # the picture is about the graph
+    graph = editor.graph
+    graph.clear_trace()
+    panel.select_ids([failed["id"]])
+    await _until(lambda: graph.traced == ["n1", "n2", "n3"])
+    badge, error = graph.node("n3").view.run
+    assert error is not None and "too popular" in error
+    details = panel.details.toPlainText()
+    assert "409" in details and "too popular" in details and "(event n3)" in details
+    graph.fit()
     await as_the_app_does(lambda: shot(window, "history", readme="history"))
     await live.shutdown()
 
@@ -225,7 +265,15 @@ async def test_replay_shows_then_and_now_and_marks_which_changed(open_window, pr
     # dry runs: nothing was written by any replay
     with sqlite3.connect(tmp_path / "posts.db") as conn:
         assert conn.execute('SELECT caption, likes FROM "Posts" WHERE id = 1').fetchone()[0] == "first"
+    window.resize(1400, 900)
     live.show_dock("log")
-    window.resizeDocks([live.docks["log"]], [420], Qt.Orientation.Vertical)
-    await as_the_app_does(lambda: shot(live.docks["log"], "replay", readme="replay"))
+    window.resizeDocks([live.docks["log"]], [470], Qt.Orientation.Vertical)
+    panel.split.setSizes([600, 800])  # the picture is about then and now
+    editor = window.open_item("actions", doc.project.action(NAME).id)
+    editor.splitter.setSizes([110, 600])
+    editor.graph.fit()
+    panel.select_ids([put1])
+    await _until(lambda: view.run is not None and view.run["id"] == put1)
+    assert "$.likes" in view.diff_view.toPlainText()
+    await as_the_app_does(lambda: shot(window, "replay", readme="replay"))
     await live.shutdown()
