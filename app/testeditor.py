@@ -245,11 +245,12 @@ class TestEditor(QDialog):
     __test__ = False  # not a pytest test class
 
     def __init__(self, project: Project, test: TestCase, apply, result=None, theme=None,
-                 parent: QWidget | None = None):
+                 confirm=None, parent: QWidget | None = None):
         super().__init__(parent)
         self.setWindowTitle(f"Edit Test — {test.name}")
         self.setObjectName("TestEditor")
         self.project, self.test, self.apply, self.theme = project, test, apply, theme
+        self.confirm = confirm  # Prompts.confirm: asked before edits are thrown away
         self.mismatches: dict[str, Mismatch] = {}
         if result is not None and not result.passed:
             self.mismatches = {m.where: m for m in result.mismatches}
@@ -267,6 +268,7 @@ class TestEditor(QDialog):
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.text.setTabChangesFocus(True)
         self.text.setPlainText(test_text(test))
+        self.original = self.text.toPlainText()
 
         self.values = QTreeWidget()
         self.values.setObjectName("ExpectedValues")
@@ -512,6 +514,18 @@ class TestEditor(QDialog):
         self.error.hide()
         self.apply(edited)
         super().accept()
+
+    def reject(self) -> None:
+        """Cancel (Escape): edits are thrown away only when the user says so."""
+        if self.text.toPlainText() != self.original and self.confirm is not None and \
+                not self.confirm("Discard Changes", f'Discard your changes to the test '
+                                 f'"{self.test.name}"?', "Discard"):
+            return
+        super().reject()
+
+    def discard(self) -> None:
+        """Close without asking (the project is going away)."""
+        super().reject()
 
     def _refuse(self, message: str) -> None:
         self.error.setText(message)

@@ -551,7 +551,7 @@ class Testing(QObject):
         if self.task is not None and not self.task.done():
             self.task.cancel()
         if self.editor is not None:  # it edits a test of the project going away
-            self.editor.reject()
+            self.editor.discard()
         self.document = document
         self.revision = None
         self.panel.results.clear()
@@ -659,7 +659,8 @@ class Testing(QObject):
             self.editor.raise_()
             return self.editor
         editor = TestEditor(doc.project, test, lambda edited: self.apply_edit(test, edited),
-                            self.panel.results.get(test.id), self.window.theme, self.window)
+                            self.panel.results.get(test.id), self.window.theme,
+                            lambda *a: self.window.prompts.confirm(*a), self.window)
         editor.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         editor.finished.connect(self._editor_closed)
         self.editor = editor

@@ -277,7 +277,11 @@ async def test_edit_test_loosens_an_expected_value_refuses_a_bad_edit_and_undoes
     await until(lambda: not editor.values.isEnabled())  # nothing to loosen until it is JSON
     await as_the_app_does(lambda: shot(editor, "test_editor_error"))
     assert to_data(project) == before and document.undo.count() == steps
+    window.prompts.confirms = [False, True]  # Cancel asks before the edits are thrown away
     editor.reject()
+    assert editor.isVisible() and window.prompts.asked[-1] == "Discard Changes"
+    editor.reject()
+    assert not editor.isVisible() and to_data(project) == before
 
     # Undo takes back one edit at a time; the test keeps its id and its row.
     document.undo.undo()
