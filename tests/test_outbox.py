@@ -97,6 +97,43 @@ async def test_a_mail_that_cannot_be_sent_fails_after_its_attempts_and_retry_sen
     assert not await outbox.retry(s.host.store, row.id)  # only a failed mail goes back
 
 
+async def test_the_outbox_docks_retry_sends_a_waiting_mail_now_and_a_failed_one_again(
+        serve, smtp):
+    """The editor's Retry (app.outbox.send_now) on either database: a mail waiting for its
+    next try is made due now, a failed one goes back to pending; the sender delivers each once."""
+    send_now = pytest.importorskip("app.outbox").send_now
+    smtp.down()
+    s = await serve(signup(smtp.port), environ={outbox.RETRY_ENV: "600", outbox.ATTEMPTS_ENV: "2"})
+    assert (await s.call("POST", "/v1/signup", json=ANN))[0] == 201
+    await until(lambda: s.rows(ROWS)[0][1] == 1)  # tried once; the next try in ten minutes
+    [row] = await outbox.rows(s.host.store)
+    assert row.status == outbox.PENDING and row.next_attempt > time.time() + 500
+    smtp.up()
+    assert await send_now(s.host.store, row.id)
+    s.host.sender.wake()
+    [(recipients, _mail)] = await smtp.wait(1)
+    assert recipients == ["ann@example.org"]
+    await until(lambda: s.rows(ROWS)[0][:2] == ("sent", 2))
+    assert not await send_now(s.host.store, row.id)  # sent: nothing to do
+
+    smtp.down()  # a second mail, given up after its two attempts
+    bob = {**ANN, "email": "bob@example.org", "name": "Bob"}
+    assert (await s.call("POST", "/v1/signup", json=bob))[0] == 201
+    await until(lambda: len(s.rows(ROWS)) == 2 and s.rows(ROWS)[1][1] == 1)
+    newest = (await outbox.rows(s.host.store))[0]
+    assert newest.mail.to == ["bob@example.org"]
+    assert await send_now(s.host.store, newest.id)  # its second and last attempt, now
+    s.host.sender.wake()
+    await until(lambda: s.rows(ROWS)[1][0] == "failed")
+    smtp.up()
+    assert await send_now(s.host.store, newest.id)  # Retry: back to pending, due at once
+    s.host.sender.wake()
+    assert [r for r, _ in await smtp.wait(2)] == [["ann@example.org"], ["bob@example.org"]]
+    await until(lambda: s.rows(ROWS)[1][0] == "sent")
+    await asyncio.sleep(0.3)
+    assert len(smtp.messages) == 2  # each mail once
+
+
 async def test_two_hosts_on_one_database_deliver_each_mail_once(serve, smtp, database):
     smtp.down()
     s = await serve(signup(smtp.port), environ=FAST)
