@@ -4,46 +4,19 @@ real SQLite file (issue 15 items 6-8, the runtime side)."""
 import asyncio
 
 import pytest
-from aiohttp import web
-from services import local_service
+from services import orders, rate_service
 
 from runtime.compiler import check
 from runtime.debugger import Debugger
-from runtime.project import Field, Project, Trigger, Variable, from_data, to_data
+from runtime.project import from_data, to_data
 from runtime.server import TAG_HEADER
-
-
-def orders(url: str) -> Project:
-    p = Project(name="Orders")
-    p.settings.allow_private_http = True  # the "outside" service listens on loopback
-    p.add_model("Orders", [Field("total", "Decimal"), Field("note", "Text")])
-    p.add_endpoint("Order", "POST", "/v1/orders", [Variable("amount", "Number", "body")])
-    a = p.add_action("Order", Trigger("endpoint", endpoint="Order"), response_value="=order")
-    rate = a.add_event("http_request", url=url, **{"as": "rate"})
-    made = a.add_event("create", after=rate.id, model="Orders",
-                       values={"total": "=body.amount * rate.body.rate", "note": "first"},
-                       **{"as": "order"})
-    a.add_event("update", after=made.id, model="Orders", record="=order",
-                values={"note": "checked"}, **{"as": "checked"})
-    p.add_endpoint("Count", "GET", "/v1/orders/count", [])
-    count = p.add_action("Count", Trigger("endpoint", endpoint="Count"), response_value="=n")
-    count.add_event("query", model="Orders", **{"as": "rows"})
-    count.add_event("math", after="n1", operation="round", value="=len(rows)", places=0,
-                    **{"as": "n"})
-    return p
 
 
 @pytest.fixture
 async def service():
-    """The outside service the orders' HTTP Request calls; counts its calls."""
-    calls = []
-
-    async def rate(request):
-        calls.append(request.path)
-        return web.json_response({"rate": 2})
-
-    async with local_service({"/rate": rate}) as base:
-        yield f"{base}/rate", calls
+    """The outside rate service (a real HTTP server on loopback) and the calls it had."""
+    async with rate_service() as (url, calls):
+        yield url, calls
 
 
 async def test_a_pinned_event_returns_its_pin_in_editor_runs_and_runs_under_serve(serve, service):

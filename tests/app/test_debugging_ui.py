@@ -11,50 +11,25 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from aiohttp import web
 from PySide6.QtCore import QPointF, QSettings, QTimer
 from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from app.live import free_port
 from app.pins import set_pin
-from runtime.project import Field, Project, Trigger, Variable
 from runtime.projectfile import save
 from tests.app.test_tour import as_the_app_does, click, keys, until
-from tests.services import local_service
+from tests.services import orders, rate_service
 
 pytestmark = pytest.mark.filterwarnings("ignore:Function.*marked as deprecated:DeprecationWarning")
 
 PINNED = {"response": {"status": 200, "headers": {}, "body": {"rate": 10}}}
 
 
-def orders(url: str) -> Project:
-    """POST /v1/orders: n1 asks an outside service for a rate, n2 creates an order with it,
-    n3 updates the order's note."""
-    p = Project(name="Orders")
-    p.settings.allow_private_http = True  # the "outside" service listens on loopback
-    p.add_model("Orders", [Field("total", "Decimal"), Field("note", "Text")])
-    p.add_endpoint("Order", "POST", "/v1/orders", [Variable("amount", "Number", "body")])
-    a = p.add_action("Order", Trigger("endpoint", endpoint="Order"), response_value="=order")
-    rate = a.add_event("http_request", url=url, **{"as": "rate"})
-    made = a.add_event("create", after=rate.id, model="Orders",
-                       values={"total": "=body.amount * rate.body.rate", "note": "first"},
-                       **{"as": "order"})
-    a.add_event("update", after=made.id, model="Orders", record="=order",
-                values={"note": "checked"}, **{"as": "checked"})
-    return p
-
-
 @pytest.fixture
 async def service():
-    """A real HTTP service on loopback that counts its calls."""
-    calls = []
-
-    async def rate(request):
-        calls.append(request.path)
-        return web.json_response({"rate": 2})
-
-    async with local_service({"/rate": rate}) as base:
-        yield f"{base}/rate", calls
+    """The outside rate service (a real HTTP server on loopback) and the calls it had."""
+    async with rate_service() as (url, calls):
+        yield url, calls
 
 
 @pytest.fixture
