@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 
 from app.editors import ActionEditor
 from app.editors.action import NO_ON_FAILURE
+from app.tree import references
 from runtime.projectfile import dumps
 
 
@@ -83,6 +84,18 @@ def test_renaming_the_on_failure_action_keeps_it_pointing_at_it(window, posts_co
     window.undo_action.trigger()  # the rename and what followed it: one step
     assert project.action("Get post").on_failure == "Delete post"
     assert project.action("Delete post") is not None
+
+
+def test_deleting_the_on_failure_action_asks_first(window, posts_copy, qtbot):
+    editor = open_action(window, posts_copy)
+    pick(qtbot, editor, "Delete post")
+    window.tree.select("actions", "a5")
+    window.prompts.confirms = [False]
+    assert not window.tree.delete_current()
+    assert window.prompts.asked[-1] == "Delete action"
+    assert window.document.project.action("Delete post") is not None
+    assert references(window.document.project, "actions", "Delete post") == \
+        ['action "Get post" runs it on failure']
 
 
 def test_the_target_tells_which_actions_run_it_on_failure(window, posts_copy, qtbot):
