@@ -124,7 +124,7 @@ class RunsModel(QAbstractTableModel):
         verdict = self.verdicts.get(r["id"], "") if r["id"] is not None else ""
         if role == Qt.ItemDataRole.DisplayRole:
             if column == 6:
-                return verdict.split(":", 1)[0]
+                return "masked" if verdict.startswith(MASKED_VERDICT) else verdict.split(":", 1)[0]
             return (_when(r["started"]), r["method"], r["path"], str(r["status"]),
                     f"{r['ms']:.1f}", action_text(r))[column]
         if role == Qt.ItemDataRole.ForegroundRole:

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
@@ -200,6 +200,12 @@ class ReplayView(QWidget):
         self.now_view.setHtml(_side("Now (dry run)", c.status_now, c.error_now, c.body_now,
                                     [(m.model, m.now) for m in c.rows]))
         self.diff_view.setHtml(_differences(c))
+        # showing or hiding the fields resizes the views on the next layout pass: from the top
+        QTimer.singleShot(0, self, self._to_top)
+
+    def _to_top(self) -> None:
+        for view in (self.then_view, self.now_view, self.diff_view):
+            view.verticalScrollBar().setValue(0)
 
     def _ask(self, places: list[str]) -> None:
         """Offer a field per masked place and a button that replays with what is typed."""

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QPushButton
 from runtime.masking import MASK
 from tests.app.conftest import EXAMPLES
 from tests.app.test_history_dock import _listed, _until, open_window  # noqa: F401 - a fixture
+from tests.app.test_tour import as_the_app_does
 
 pytestmark = pytest.mark.filterwarnings("ignore:Function.*marked as deprecated:DeprecationWarning")
 PASSWORD = "correct horse 42"
@@ -36,7 +37,7 @@ async def _call(base: str, method: str, path: str, body=None, token: str | None 
 
 
 async def test_a_logged_in_run_replays_as_its_user_and_a_login_run_asks_for_the_password(
-        open_window, signup_copy, qtbot):  # noqa: F811 - the fixture imported above
+        open_window, signup_copy, qtbot, shot):  # noqa: F811 - the fixture imported above
     window = await open_window(signup_copy, 19880)
     live, panel = window.live, window.live.log
     base = live.server.base_url
@@ -65,7 +66,7 @@ async def test_a_logged_in_run_replays_as_its_user_and_a_login_run_asks_for_the_
     assert panel.model.verdicts[login_id] == "sent with masked values: body.password"
     column = {r["id"]: panel.model.data(panel.model.index(i, 6))
               for i, r in enumerate(panel.model.rows)}
-    assert (column[me_id], column[login_id]) == ("same", "sent with masked values")
+    assert (column[me_id], column[login_id]) == ("same", "masked")
     assert panel.count.text() == "Replayed 2: 0 changed, 1 the same, 1 sent with masked values"
 
     # the current replay shown is the first; open the login's
@@ -77,6 +78,11 @@ async def test_a_logged_in_run_replays_as_its_user_and_a_login_run_asks_for_the_
     diff = view.diff_view.toPlainText()
     assert "Sent with masked values: body.password" in diff and "Differences" not in diff
     assert view.secrets.isVisible() and list(view.fields) == ["body.password"]
+    window.resize(1400, 900)
+    live.show_dock("log")
+    window.resizeDocks([live.docks["log"]], [470], Qt.Orientation.Vertical)
+    panel.split.setSizes([600, 800])
+    await as_the_app_does(lambda: shot(window, "replay_masked"))
 
     # typed once: the replay sends it and compares for real
     qtbot.keyClicks(view.fields["body.password"], PASSWORD)
