@@ -329,6 +329,8 @@ async def _handle(request: web.Request, state: ServerState, record: RunRecord):
         inputs = await route.binder.bind(request, params)
     except ValidationError as e:
         record.error = e.message
+        if auth:  # who asked, for the history (a replay signs in as the same user)
+            record.inputs = {"auth": auth}
         return error_response(e.status, e.message,
                               fields=[{"field": f.field, "message": f.message} for f in e.errors])
     if route.plan.action is None:
@@ -353,7 +355,7 @@ async def _logged_in(request: web.Request, state: ServerState, profile_name: str
     auth: AuthService = state.services["auth"]
     user_id = auth.user_id(profile_name, request.headers.get("Authorization"))
     profile = auth.profiles[profile_name]
-    async with state.store.transaction(writes=False) as tx:
+    async with state.store.run_transaction(writes=False) as tx:  # the fast path, as a run's
         rows = await tx.select(profile.model, tx.by_id(profile.model, user_id), limit=1)
     if not rows:
         raise ActionError("the user of this login token no longer exists", status=401)

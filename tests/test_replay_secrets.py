@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from runtime.auth import AuthService, hash_password
 from runtime.masking import MASK
+from runtime.project import Trigger, Variable
 from runtime.replaydiff import compare, recorded_user, unmask, unmask_inputs
 from runtime.runs import RunRecord
 from tests.test_auth import users_project
@@ -113,3 +114,26 @@ def test_recorded_user_reads_the_runs_inputs():
     record = RunRecord(0.0, "GET", "/", 200, 1.0, inputs={"auth": {"user": {"id": 5}}})
     assert recorded_user({"inputs": record.inputs}) == 5
     assert recorded_user({"inputs": None}) is None and recorded_user({}) is None
+
+
+async def test_a_logged_in_request_refused_for_its_input_keeps_its_user_for_a_replay(serve):
+    """A request that passed the login check but not input validation (422) still records who
+    asked, so its replay signs in as that user instead of answering 401."""
+    p = users_project()
+    p.add_endpoint("Rename", "POST", "/v1/rename", [Variable("count", "Integer", "body")],
+                   auth="Logged-in user")
+    p.add_action("Rename", Trigger("endpoint", endpoint="Rename"), response_value="=body.count")
+    s = await serve(p, history="full")
+    async with s.state.store.transaction() as tx:
+        await tx.insert("Users", {"email": "bob@example.org", "name": "Bob",
+                                  "password": hash_password("s3cret!")})
+    _, body, _ = await s.call("POST", "/v1/login",
+                              json={"email": "bob@example.org", "password": "s3cret!"})
+    status, _, _ = await s.call("POST", "/v1/rename", json={"count": "many"},
+                                headers={"Authorization": f"Bearer {body['token']}"})
+    assert status == 422
+    assert s.host.history.flush(10)
+    run = s.host.history.get(s.host.history.list(endpoint="Rename")[0]["id"])
+    assert recorded_user(run) == body["user"]["id"]
+    ready = unmask(run, s.state.services["auth"], "Logged-in user")
+    assert ready.masked == [] and ready.headers["Authorization"].startswith("Bearer ")

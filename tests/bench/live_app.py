@@ -65,6 +65,8 @@ def main() -> int:
             window.live.data.highlight = lambda changes: None
         if os.environ.get("BENCH_NO_LOG"):
             window.live.log.add_many = lambda records: None
+        if os.environ.get("BENCH_NO_HISTORY"):  # what recording every run costs the editor
+            window.live.server.host.history.mode = "off"
         if args.no_panels:
             window.live.server.requestLogged.disconnect(window.live._logged)
         print(f"Live server at {window.live.server.base_url}", flush=True)
