@@ -130,7 +130,9 @@ def parse_json(raw: bytes) -> Any:
         return ValidationError([FieldError("body", message)], status=400)
 
     try:
-        data = json.loads(raw, parse_float=_exact, parse_constant=_no_constant)
+        # json.loads(raw, parse_float=..., ...) made a decoder for every body
+        data = _DECODE(raw.decode(json.detect_encoding(raw), "surrogatepass")
+                       if isinstance(raw, (bytes, bytearray)) else raw)
     except json.JSONDecodeError as e:
         raise bad(f"not valid JSON (line {e.lineno} column {e.colno})") from None
     except UnicodeDecodeError:
@@ -211,3 +213,6 @@ def _scalar(name: str, kind: str, required: bool):
         except KindError as e:
             errors.append(FieldError(f"body.{name}", str(e)))
     return bind
+
+
+_DECODE = json.JSONDecoder(parse_float=_exact, parse_constant=_no_constant).decode

@@ -322,6 +322,7 @@ class Host:
         await self.state.close()
         if self.history is not None:  # writes what is queued, off the loop
             await asyncio.to_thread(self.history.close)
+        logs.flush_access_lines()
 
 
 HOST = web.AppKey("host", Host)  # the Host of an application made by Host.app()
