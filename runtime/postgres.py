@@ -16,8 +16,12 @@ A run on PostgreSQL costs BEGIN, its statements and COMMIT, nothing more:
   on every return); statements prepared once per connection (asyncpg's prepared statement cache
   in SQLAlchemy's dialect).
 
-ACTIONGRAPH_DB_POOL_SIZE and ACTIONGRAPH_DB_MAX_OVERFLOW override the sizes (per process: with
-N workers the server sees up to N x (size + overflow) sessions).
+Action runs through asyncpg take a pool of their own with the same sizes and the same rules
+(runtime.pgfast); migrations, the data browser, the outbox and history keep this engine.
+
+ACTIONGRAPH_DB_POOL_SIZE and ACTIONGRAPH_DB_MAX_OVERFLOW override the sizes (per process and per
+pool: with N workers the server sees up to 2 x N x (size + overflow) sessions, the engine's
+pool mostly idle).
 """
 
 from __future__ import annotations
@@ -57,12 +61,18 @@ def _size(name: str, default: int) -> int:
     return number
 
 
+def pool_sizes() -> tuple[int, int]:
+    """Connections kept open and opened beyond them for a burst (the environment's, else ours)."""
+    return _size(POOL_SIZE_ENV, POOL_SIZE), _size(MAX_OVERFLOW_ENV, MAX_OVERFLOW)
+
+
 def engine_options(url: URL) -> dict[str, Any]:
     """create_async_engine's options for a PostgreSQL URL."""
+    size, overflow = pool_sizes()
     options: dict[str, Any] = {
         "pool_pre_ping": False,
-        "pool_size": _size(POOL_SIZE_ENV, POOL_SIZE),
-        "max_overflow": _size(MAX_OVERFLOW_ENV, MAX_OVERFLOW),
+        "pool_size": size,
+        "max_overflow": overflow,
         "pool_recycle": POOL_RECYCLE,
     }
     driver = url.get_driver_name()

@@ -59,11 +59,14 @@ class _Moved(Exception):
 
 
 class Compiled:
-    """A statement compiled for SQLite once: its SQL, how to bind its values, how to read rows."""
+    """A statement compiled once for a driver (SQLite's, asyncpg's): its SQL, how to bind its
+    values, how to read rows. `type_code` gives the type code the driver reports for a result
+    column of a SQLAlchemy type, where the dialect's readers depend on it (PostgreSQL's
+    numbers); SQLite reports none."""
 
     __slots__ = ("compiled", "sql", "positions", "binders", "keys", "readers", "expanding")
 
-    def __init__(self, compiled):
+    def __init__(self, compiled, type_code=None):
         self.compiled = compiled
         self.sql = compiled.string
         self.expanding = bool(compiled.literal_execute_params or compiled.post_compile_params)
@@ -73,16 +76,19 @@ class Compiled:
         dialect = compiled.dialect
         columns = compiled._result_columns or []
         self.keys = tuple(c.keyname for c in columns)
-        readers = (c.type._cached_result_processor(dialect, None) for c in columns)
+        readers = (c.type._cached_result_processor(
+            dialect, type_code(c.type) if type_code is not None else None) for c in columns)
         # (column index, reader) of the columns whose values need converting (dates, decimals)
         self.readers = tuple((i, f) for i, f in enumerate(readers) if f is not None)
 
 
 class Statements:
-    """Compiled statements by SQLAlchemy's cache key (the statement's shape, not its values)."""
+    """Compiled statements by SQLAlchemy's cache key (the statement's shape, not its values),
+    for a dialect (SQLite's with `?` parameters unless another is given; see Compiled)."""
 
-    def __init__(self):
-        self.dialect = SQLiteDialect_pysqlite(paramstyle="qmark")
+    def __init__(self, dialect=None, type_code=None):
+        self.dialect = dialect or SQLiteDialect_pysqlite(paramstyle="qmark")
+        self.type_code = type_code
         self.cache: OrderedDict[Any, Compiled] = OrderedDict()
 
     def prepare(self, statement, parameters: dict | None = None) -> tuple[str, list, Compiled]:
@@ -94,7 +100,8 @@ class Statements:
         compiled = self.cache.get(cache_key) if cache_key is not None else None
         if compiled is None:
             compiled = Compiled(self.dialect.statement_compiler(
-                self.dialect, statement, cache_key=key, column_keys=list(columns or ())))
+                self.dialect, statement, cache_key=key, column_keys=list(columns or ())),
+                self.type_code)
             if cache_key is not None:
                 self.cache[cache_key] = compiled
                 if len(self.cache) > CACHED_STATEMENTS:
@@ -116,11 +123,12 @@ class Statements:
 
 class Rows:
     """A statement's outcome with the few parts of SQLAlchemy's Result the store uses; rows
-    come out as new dicts, their values converted as SQLAlchemy would (dates, decimals)."""
+    (tuples, or asyncpg's records) come out as new dicts, their values converted as SQLAlchemy
+    would (dates, decimals)."""
 
     __slots__ = ("rows", "keys", "rowcount", "readers")
 
-    def __init__(self, rows: list[tuple], compiled: Compiled, rowcount: int,
+    def __init__(self, rows: list, compiled: Compiled, rowcount: int,
                  names: tuple[str, ...] | None = None):
         self.rows = rows
         self.keys = names or compiled.keys
@@ -156,10 +164,15 @@ class Rows:
     def scalar(self) -> Any:
         return self._converted(self.rows[0])[0] if self.rows else None
 
-    def scalars(self) -> Rows:
-        self.rows = [(self._converted(row)[0],) for row in self.rows]
-        self.keys, self.readers = ("value",), ()
-        return self
+    def scalars(self) -> Scalars:
+        return Scalars(self._converted(row)[0] for row in self.rows)
+
+
+class Scalars(list):
+    """The first column of each row, as SQLAlchemy's `Result.scalars()` gives it."""
+
+    def all(self) -> list:
+        return list(self)
 
 
 class Connection:

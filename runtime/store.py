@@ -16,7 +16,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from runtime import postgres
+from runtime import pgfast, postgres
 from runtime.errors import ActionError
 from runtime.kinds import KindError, convert_field
 from runtime.migrate import migrate
@@ -103,6 +103,8 @@ class Store:
         # the data browser, seeds) keep SQLAlchemy's async engine.
         path = sqlite_path(self.engine.url) if self.dialect == "sqlite" else None
         self.database = Database(path) if path else None
+        # ...and on PostgreSQL through asyncpg, the fast path of runtime.pgfast.
+        self.postgres = pgfast.Database(self.engine) if pgfast.serves(self.engine) else None
         self.use(project)
 
     @property
@@ -124,6 +126,8 @@ class Store:
         self.shapes: dict[Any, Any] = {}  # statements by shape (runtime.where.Where.key)
         if self.database is not None:
             self.database.use(metadata)
+        if self.postgres is not None:
+            self.postgres.use(metadata)
         self.models = {m.name: m for m in project.models}
         self.fields = {m.name: frozenset(f.name for f in m.fields) for m in project.models}
         # The Link fields pointing at each model: (linking model, field, on-delete rule).
@@ -140,6 +144,8 @@ class Store:
         """Close every pooled connection."""
         if self.database is not None:
             await self.database.close()
+        if self.postgres is not None:
+            await self.postgres.close()
         await self.engine.dispose()
 
     def transaction(self, writes: bool = True) -> Transaction:
@@ -147,10 +153,12 @@ class Store:
         return Transaction(self, writes)
 
     def run_transaction(self, writes: bool = True) -> Transaction:
-        """The transaction of one action run: the fast path on a SQLite file, else as
-        `transaction`."""
+        """The transaction of one action run: the fast path on a SQLite file or on PostgreSQL
+        through asyncpg, else as `transaction`."""
         if self.database is not None:
             return SqliteTransaction(self, writes, self.database)
+        if self.postgres is not None:
+            return PgTransaction(self, writes, self.postgres)
         return Transaction(self, writes)
 
 
@@ -449,7 +457,7 @@ class Transaction:
         for table in reversed(sa.schema.sort_tables([self.table(name) for name in names])):
             counts[table.name] = (await self._execute(sa.delete(table))).rowcount
             if self.store.dialect == "postgresql":
-                quoted = self.conn.dialect.identifier_preparer.quote(table.name)
+                quoted = self.store.engine.dialect.identifier_preparer.quote(table.name)
                 sequence = (await self._execute(sa.select(sa.func.pg_get_serial_sequence(
                     quoted, "id")))).scalar()
                 if sequence is not None:  # pg_get_serial_sequence quotes the name it gives
@@ -550,6 +558,87 @@ class SqliteTransaction(Transaction):
         return Rows(rows, compiled, count, names)
 
 
+class PgTransaction(Transaction):
+    """A run's transaction on the fast PostgreSQL path (runtime.pgfast): an asyncpg connection
+    of its own pool, BEGIN / COMMIT / ROLLBACK / SAVEPOINT as plain statements, statements
+    compiled once per revision and prepared once per connection."""
+
+    def __init__(self, store: Store, writes: bool, database: pgfast.Database):
+        super().__init__(store, writes)
+        self.database = database
+        self.connection: pgfast.Connection | None = None
+        self.raw: Any = None  # the asyncpg connection
+
+    async def __aenter__(self) -> PgTransaction:
+        lock = self.store.write_lock if self.writes else None
+        if lock is not None:
+            await lock.acquire()
+        try:
+            self.connection = await self.database.begin()
+            self.raw = self.connection.raw
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        self._lock = lock
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        committed = False
+        try:
+            if exc_type is None:
+                await self.raw.execute("COMMIT")
+                committed = True
+        finally:
+            try:
+                await self.database.give(self.connection, clean=committed)
+            finally:
+                if self._lock is not None:
+                    self._lock.release()
+
+    async def rollback(self) -> None:
+        """Undo everything this transaction wrote (dry runs)."""
+        await self.raw.execute("ROLLBACK")
+        await self.raw.execute("BEGIN")
+
+    async def savepoint(self, name: str) -> None:
+        """Mark where an event starts (see Transaction.savepoint)."""
+        await self.raw.execute(f"SAVEPOINT {name}")
+
+    async def release(self, name: str) -> None:
+        """The event succeeded: forget the mark, keeping its writes."""
+        await self.raw.execute(f"RELEASE SAVEPOINT {name}")
+
+    async def rollback_to(self, name: str, changes: int) -> None:
+        """The event failed: undo what it wrote since the mark, then forget the mark."""
+        await self.raw.execute(f"ROLLBACK TO SAVEPOINT {name}")
+        await self.raw.execute(f"RELEASE SAVEPOINT {name}")
+        del self.changes[changes:]
+
+    async def _execute(self, statement, parameters=None):
+        sql, params, compiled = self.database.statements.prepare(statement, parameters)
+        try:
+            return await self.database.run(self.raw, statement, sql, params, compiled)
+        except pgfast.asyncpg.IntegrityConstraintViolationError as e:
+            status, message = _integrity(e)
+            raise ActionError(message, status=status) from None
+        except pgfast.asyncpg.PostgresError as e:
+            refused = _refusal(e)
+            if refused is None:
+                self.database.lost(self.connection, e)
+                raise
+            raise ActionError(refused[1], status=refused[0]) from None
+        except (OSError, pgfast.asyncpg.InterfaceError) as e:
+            # asyncpg's DataError: a value it could not encode, the cause says why.
+            if isinstance(e.__cause__, OverflowError):
+                raise ActionError("a number is too large for the database", status=422) from None
+            if isinstance(e.__cause__, UnicodeEncodeError):
+                raise ActionError("a text holds an unpaired surrogate, which cannot be stored",
+                                  status=422) from None
+            self.database.lost(self.connection, e)
+            raise
+
+
 # PostgreSQL's SQLSTATE codes (asyncpg's texts differ from SQLite's and may hold SQL or values).
 UNIQUE_VIOLATION, NOT_NULL_VIOLATION, FOREIGN_KEY_VIOLATION = "23505", "23502", "23503"
 DATA_EXCEPTION = "22"  # the class of a value its column type refuses
@@ -563,7 +652,9 @@ def _integrity(error: BaseException) -> tuple[int, str]:
     if code is None:  # SQLite: its texts name the constraint, e.g. `UNIQUE constraint failed: T.c`
         text = str(error)
         return (409 if "UNIQUE" in text.upper() else 422), _integrity_message(text)
-    cause = error.__cause__  # asyncpg's exception: which table, column and constraint
+    # asyncpg's exception says which table, column and constraint: SQLAlchemy's wraps it (the
+    # fast path, runtime.pgfast, has asyncpg's own).
+    cause = error if hasattr(error, "table_name") else error.__cause__
     table = getattr(cause, "table_name", None)
     if code == UNIQUE_VIOLATION:
         # The detail says `Key (email)=(ann@x.org) already exists.`: name the columns, not values.
