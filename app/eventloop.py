@@ -64,6 +64,11 @@ class EditorLoop(qasync.QEventLoop):
         outer = asyncio.current_task(self)
         if outer is not None:
             asyncio.tasks._leave_task(self, outer)
+        # qasync processes Qt's events once more after run_forever ends (the loop no longer
+        # "running"), and a pass may come then: a task stepped there must still find its loop.
+        unset = asyncio.events._get_running_loop() is None
+        if unset:
+            asyncio.events._set_running_loop(self)
         try:
             for _ in range(len(self._soon)):
                 if not self._soon:  # a nested pass ran them
@@ -72,6 +77,8 @@ class EditorLoop(qasync.QEventLoop):
                 if not handle._cancelled:
                     handle._run()
         finally:
+            if unset:
+                asyncio.events._set_running_loop(None)
             if outer is not None:
                 asyncio.tasks._enter_task(self, outer)
             if self._soon:

@@ -53,3 +53,29 @@ def test_a_threads_answer_arriving_after_the_loop_closed_is_dropped(qtbot):
     QApplication.processEvents()  # the queued call arrives now; pytest-qt fails on an error
     qtbot.wait(10)
     assert called == []
+
+
+def test_a_pass_after_the_loop_stopped_still_gives_tasks_their_loop(qtbot):
+    """qasync processes Qt's events once more after run_forever ends; a task stepped then (a
+    scheduler's sleep at shutdown) used to fail 'no running event loop'."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.eventloop import EditorLoop
+
+    loop = EditorLoop(QApplication.instance())
+    seen = []
+
+    async def later():
+        seen.append(asyncio.get_running_loop())
+        await asyncio.sleep(0)
+
+    try:
+        task = loop.create_task(later())  # queued, the loop not running
+        QApplication.processEvents()  # the pass runs here, outside run_forever
+        qtbot.wait(10)
+        assert seen == [loop]
+        loop.run_until_complete(task)
+        assert task.exception() is None
+        assert asyncio.events._get_running_loop() is None  # not left behind
+    finally:
+        loop.close()
