@@ -14,7 +14,7 @@ import asyncio
 from collections import deque
 
 import qasync
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from shiboken6 import Shiboken
 
 
@@ -29,7 +29,8 @@ class EditorLoop(qasync.QEventLoop):
         self._pass.setInterval(0)
         self._pass.timeout.connect(self._run_soon)
         self._from_threads = _Signaller()
-        self._from_threads.call.connect(self._call_from_thread)
+        # Queued always: the slot runs in the GUI thread, whichever thread emits.
+        self._from_threads.call.connect(self._call_from_thread, Qt.ConnectionType.QueuedConnection)
 
     def call_soon_threadsafe(self, callback, *args, context=None):
         """Queue a callback from another thread (a signal the GUI thread receives)."""
