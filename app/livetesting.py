@@ -236,13 +236,8 @@ class LiveTesting(QObject):
         action = self.document.project.action(record.action)
         if action is None:
             return
-        editor = None
-        for e in self.window.editors():
-            if e.section == "actions" and e.item is action:
-                editor = e
-        if editor is None and open_editor:
-            editor = self.window.open_item("actions", action.id)
-        if editor is None or not getattr(editor, "has_graph", False):
+        editor = self._editor_of(action, open_editor)
+        if editor is None:
             return
         graph = editor.graph.graph if hasattr(editor.graph, "graph") else editor.graph
         graph.show_trace(record.trace, failed=record.event, error=record.error)
